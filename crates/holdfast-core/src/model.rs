@@ -1,0 +1,260 @@
+//! The inventory's records: identities, credentials, entitlements, owners and systems.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::fingerprint::Fingerprint;
+use crate::lifecycle::LifecycleState;
+
+/// Defines a closed vocabulary that is stored and sent as snake_case strings.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown {} `{s}`; expected one of {}", $what, names.join(", "))
+                })
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What sort of non-human identity this is.
+    IdentityKind, "identity kind" {
+        ServiceAccount => "service_account",
+        ApiKey => "api_key",
+        AccessKey => "access_key",
+        Token => "token",
+        Certificate => "certificate",
+        SshKey => "ssh_key",
+        Workload => "workload",
+        CiJob => "ci_job",
+        AiAgent => "ai_agent",
+        Bot => "bot",
+        OauthApp => "oauth_app",
+    }
+);
+
+string_enum!(
+    /// How much damage the identity can do: management-plane identities can change policy, mint
+    /// credentials or reconfigure trust for many systems at once.
+    Tier, "tier" {
+        Standard => "standard",
+        ManagementPlane => "management_plane",
+        BreakGlass => "break_glass",
+    }
+);
+
+string_enum!(
+    /// What sort of secret material a credential is.
+    CredentialKind, "credential kind" {
+        Password => "password",
+        ApiKey => "api_key",
+        AccessKey => "access_key",
+        Token => "token",
+        Certificate => "certificate",
+        SshKey => "ssh_key",
+        PrivateKey => "private_key",
+        OauthClientSecret => "oauth_client_secret",
+        WebhookSecret => "webhook_secret",
+        ConnectionString => "connection_string",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// Whether a credential still authenticates, as far as Holdfast knows.
+    CredentialState, "credential state" {
+        Active => "active",
+        Revoked => "revoked",
+        Expired => "expired",
+    }
+);
+
+string_enum!(
+    /// Whether an owner is one person or a team.
+    OwnerKind, "owner kind" {
+        Person => "person",
+        Team => "team",
+    }
+);
+
+string_enum!(
+    /// What sort of system identities act on.
+    SystemKind, "system kind" {
+        AwsAccount => "aws_account",
+        GcpProject => "gcp_project",
+        AzureSubscription => "azure_subscription",
+        KubernetesCluster => "kubernetes_cluster",
+        GithubOrganization => "github_organization",
+        CiPlatform => "ci_platform",
+        Database => "database",
+        Saas => "saas",
+        IdentityProvider => "identity_provider",
+        SecretStore => "secret_store",
+        Other => "other",
+    }
+);
+
+/// A person or team accountable for identities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub id: Uuid,
+    pub version: i64,
+    /// Short unique handle, e.g. `platform-team` or `alice`.
+    pub name: String,
+    pub display_name: Option<String>,
+    pub kind: OwnerKind,
+    /// Where to reach the owner: an e-mail address, a chat channel, a pager rota.
+    pub contact: String,
+    /// False once the person has left or the team was dissolved.
+    pub active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A system identities act on: a cloud account, a cluster, a database, a SaaS tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct System {
+    pub id: Uuid,
+    pub version: i64,
+    pub name: String,
+    pub kind: SystemKind,
+    pub description: Option<String>,
+    pub environment: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A non-human identity: the register's central record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub id: Uuid,
+    pub version: i64,
+    pub kind: IdentityKind,
+    pub name: String,
+    /// Where the identity was found or declared: `manual`, `kubernetes`, `aws-iam`, …
+    pub source: String,
+    /// The identity's id at its source (an ARN, `namespace/name`, …), unique per source.
+    pub external_id: Option<String>,
+    /// Accountable owner. Only discovery may leave it empty, and an empty owner is a finding.
+    pub owner_id: Option<Uuid>,
+    /// Why the identity exists. Only discovery may leave it empty.
+    pub purpose: Option<String>,
+    pub environment: Option<String>,
+    /// Systems the identity is meant to act on.
+    pub systems: Vec<Uuid>,
+    pub tier: Tier,
+    /// Why the tier is what it is; required for every tier but standard.
+    pub tier_reason: Option<String>,
+    pub state: LifecycleState,
+    /// Why the identity entered its current state.
+    pub state_reason: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_reviewed_at: Option<OffsetDateTime>,
+}
+
+/// A place where a copy of a credential was found: a file in a repository, a CI log, a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Exposure {
+    /// Where the copy is, e.g. `git:github.com/acme/api@3f2a…:config/prod.env:12`.
+    pub location: String,
+    /// What found it: `scanner`, `manual`, a connector name.
+    pub source: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub found_at: OffsetDateTime,
+    /// Free-form detail, never the secret itself.
+    pub detail: Option<String>,
+}
+
+/// A credential of one identity. Holdfast keeps its fingerprint, never its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: Uuid,
+    pub version: i64,
+    pub identity_id: Uuid,
+    pub kind: CredentialKind,
+    /// Human label, e.g. `deploy key (2024)`.
+    pub name: String,
+    /// Non-secret id at the provider, e.g. an AWS access key id.
+    pub external_id: Option<String>,
+    pub fingerprint: Option<Fingerprint>,
+    pub state: CredentialState,
+    /// Where the credential is meant to live, e.g. `vault:kv/ci/deploy` or `k8s:prod/secret/api`.
+    pub stored_in: Option<String>,
+    pub exposures: Vec<Exposure>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub issued_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// What one identity may do: actions on a resource of a system, and what grants it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entitlement {
+    pub id: Uuid,
+    pub version: i64,
+    pub identity_id: Uuid,
+    pub system_id: Option<Uuid>,
+    /// The resource the actions apply to, e.g. an ARN pattern or `namespace/secrets`.
+    pub resource: String,
+    pub actions: Vec<String>,
+    /// What grants it, e.g. `policy AdministratorAccess via role deploy`.
+    pub granted_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
