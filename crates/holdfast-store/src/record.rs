@@ -1,0 +1,306 @@
+//! How domain records map onto stored rows: a JSON document plus a few indexed columns.
+
+use holdfast_core::{ApiToken, Credential, Entitlement, Identity, Owner, System};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// The tables that hold records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Owners,
+    Systems,
+    Identities,
+    Credentials,
+    Entitlements,
+    Tokens,
+}
+
+impl Table {
+    pub const ALL: [Table; 6] = [Self::Owners, Self::Systems, Self::Identities, Self::Credentials, Self::Entitlements, Self::Tokens];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Owners => "owners",
+            Self::Systems => "systems",
+            Self::Identities => "identities",
+            Self::Credentials => "credentials",
+            Self::Entitlements => "entitlements",
+            Self::Tokens => "api_tokens",
+        }
+    }
+
+    /// The record kind in messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            Self::Owners => "owner",
+            Self::Systems => "system",
+            Self::Identities => "identity",
+            Self::Credentials => "credential",
+            Self::Entitlements => "entitlement",
+            Self::Tokens => "token",
+        }
+    }
+
+    /// The indexed columns besides `id`, `version` and `doc`, in the order rows list them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Owners => &["name", "kind", "active"],
+            Self::Systems => &["name", "kind", "environment"],
+            Self::Identities => {
+                &["kind", "name", "source", "external_id", "owner_id", "state", "tier", "environment", "systems"]
+            }
+            Self::Credentials => &["identity_id", "kind", "state", "fingerprint", "external_id"],
+            Self::Entitlements => &["identity_id", "system_id"],
+            Self::Tokens => &["name"],
+        }
+    }
+
+    /// Which column a unique violation is about, given the column or constraint suffix a backend reports.
+    pub fn unique_field(self, reported: &str) -> String {
+        match (self, reported) {
+            (Self::Identities, "source" | "external_id") => "external_id".into(),
+            (_, other) => other.to_string(),
+        }
+    }
+}
+
+/// A value of an indexed column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl Value {
+    pub fn text(s: impl Into<String>) -> Self {
+        Self::Text(Some(s.into()))
+    }
+
+    pub fn opt_text<T: ToString>(s: Option<T>) -> Self {
+        Self::Text(s.map(|v| v.to_string()))
+    }
+}
+
+/// One row to write: indexed column values in [`Table::columns`] order, and the whole document.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub table: Table,
+    pub id: Uuid,
+    pub version: i64,
+    pub values: Vec<Value>,
+    pub doc: String,
+}
+
+/// A domain record that can be stored.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync {
+    const TABLE: Table;
+    fn id(&self) -> Uuid;
+    fn version(&self) -> i64;
+    /// Values for [`Table::columns`], in order.
+    fn values(&self) -> Vec<Value>;
+
+    fn to_row(&self) -> Result<Row, StoreError> {
+        let doc = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Row { table: Self::TABLE, id: self.id(), version: self.version(), values: self.values(), doc })
+    }
+}
+
+/// One change inside a transaction.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Add a new row; fails with [`StoreError::Duplicate`] on a unique clash.
+    Insert(Row),
+    /// Replace a row whose stored version is `expected_version`; the row carries the new version.
+    Update { row: Row, expected_version: i64 },
+    /// Remove a row whose stored version is `expected_version`.
+    Delete { table: Table, id: Uuid, expected_version: i64 },
+    /// Mark the store initialised; fails with [`StoreError::AlreadyInitialized`] the second time.
+    Initialize,
+}
+
+impl Change {
+    pub fn insert<R: Record>(r: &R) -> Result<Self, StoreError> {
+        Ok(Self::Insert(r.to_row()?))
+    }
+
+    /// Stores `r` (which already carries its next version) over the version before it.
+    pub fn update<R: Record>(r: &R) -> Result<Self, StoreError> {
+        Ok(Self::Update { row: r.to_row()?, expected_version: r.version() - 1 })
+    }
+
+    pub fn delete<R: Record>(r: &R) -> Self {
+        Self::Delete { table: R::TABLE, id: r.id(), expected_version: r.version() }
+    }
+}
+
+/// A condition on an indexed column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Column equals value.
+    Eq(&'static str, Value),
+    /// A comma-joined list column contains this element.
+    Contains(&'static str, String),
+    /// Column contains this text, case-insensitively.
+    Like(&'static str, String),
+}
+
+/// A page of rows of one table in id order.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub table: Table,
+    pub filters: Vec<Filter>,
+    /// Only rows with an id after this one (the previous page's last id).
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+impl Query {
+    pub fn new(table: Table) -> Self {
+        Self { table, filters: vec![], after: None, limit: 100 }
+    }
+
+    pub fn filter(mut self, f: Filter) -> Self {
+        self.filters.push(f);
+        self
+    }
+
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    pub fn after(mut self, after: Option<Uuid>) -> Self {
+        self.after = after;
+        self
+    }
+}
+
+fn parse<R: Record>(doc: &str) -> Result<R, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", R::TABLE.what())))
+}
+
+/// One record by id.
+pub async fn get<R: Record>(store: &dyn Store, id: Uuid) -> Result<Option<R>, StoreError> {
+    store.get_doc(R::TABLE, id).await?.map(|d| parse(&d)).transpose()
+}
+
+/// The one record whose column equals a value (e.g. an owner by name).
+pub async fn get_by<R: Record>(store: &dyn Store, column: &'static str, value: &str) -> Result<Option<R>, StoreError> {
+    let q = Query::new(R::TABLE).filter(Filter::Eq(column, Value::text(value))).limit(1);
+    Ok(find::<R>(store, &q).await?.into_iter().next())
+}
+
+/// Records matching a query.
+pub async fn find<R: Record>(store: &dyn Store, q: &Query) -> Result<Vec<R>, StoreError> {
+    store.find_docs(q).await?.iter().map(|d| parse(d)).collect()
+}
+
+fn list(ids: &[Uuid]) -> Value {
+    if ids.is_empty() {
+        Value::Text(None)
+    } else {
+        let mut s = String::from(",");
+        for id in ids {
+            s.push_str(&id.to_string());
+            s.push(',');
+        }
+        Value::Text(Some(s))
+    }
+}
+
+impl Record for Owner {
+    const TABLE: Table = Table::Owners;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![Value::text(&self.name), Value::text(self.kind.as_str()), Value::Int(Some(i64::from(self.active)))]
+    }
+}
+
+impl Record for System {
+    const TABLE: Table = Table::Systems;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![Value::text(&self.name), Value::text(self.kind.as_str()), Value::opt_text(self.environment.as_ref())]
+    }
+}
+
+impl Record for Identity {
+    const TABLE: Table = Table::Identities;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![
+            Value::text(self.kind.as_str()),
+            Value::text(&self.name),
+            Value::text(&self.source),
+            Value::opt_text(self.external_id.as_ref()),
+            Value::opt_text(self.owner_id),
+            Value::text(self.state.as_str()),
+            Value::text(self.tier.as_str()),
+            Value::opt_text(self.environment.as_ref()),
+            list(&self.systems),
+        ]
+    }
+}
+
+impl Record for Credential {
+    const TABLE: Table = Table::Credentials;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![
+            Value::text(self.identity_id.to_string()),
+            Value::text(self.kind.as_str()),
+            Value::text(self.state.as_str()),
+            Value::opt_text(self.fingerprint.as_ref()),
+            Value::opt_text(self.external_id.as_ref()),
+        ]
+    }
+}
+
+impl Record for Entitlement {
+    const TABLE: Table = Table::Entitlements;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![Value::text(self.identity_id.to_string()), Value::opt_text(self.system_id)]
+    }
+}
+
+impl Record for ApiToken {
+    const TABLE: Table = Table::Tokens;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![Value::text(&self.name)]
+    }
+}

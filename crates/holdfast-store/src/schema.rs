@@ -1,0 +1,121 @@
+//! The schema both SQL backends share: plain SQL that SQLite and PostgreSQL both accept.
+//! Migrations are append-only: a released step is never edited, only followed by a new one.
+
+/// `(version, statements)` in order; each step runs in one transaction.
+pub const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE owners (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    name TEXT NOT NULL, kind TEXT NOT NULL, active BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_owners__name UNIQUE (name)
+);
+CREATE TABLE systems (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    name TEXT NOT NULL, kind TEXT NOT NULL, environment TEXT,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_systems__name UNIQUE (name)
+);
+CREATE TABLE identities (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    kind TEXT NOT NULL, name TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT,
+    owner_id TEXT, state TEXT NOT NULL, tier TEXT NOT NULL, environment TEXT, systems TEXT,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_identities__external_id UNIQUE (source, external_id)
+);
+CREATE INDEX ix_identities_owner ON identities (owner_id);
+CREATE INDEX ix_identities_state ON identities (state);
+CREATE TABLE credentials (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    identity_id TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, fingerprint TEXT, external_id TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_credentials_identity ON credentials (identity_id);
+CREATE INDEX ix_credentials_fingerprint ON credentials (fingerprint);
+CREATE TABLE entitlements (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    identity_id TEXT NOT NULL, system_id TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_entitlements_identity ON entitlements (identity_id);
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE audit_log (
+    seq BIGINT PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash, key_id, signature)
+    VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', '', '');
+CREATE TABLE audit_checkpoints (
+    seq BIGINT PRIMARY KEY, hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL
+);
+CREATE TABLE audit_keys (
+    key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, registered_at TEXT NOT NULL
+);
+"#,
+)];
+
+/// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders
+/// the n-th (1-based) placeholder in the backend's syntax.
+pub mod sql {
+    use crate::{Filter, Query, Table, Value};
+
+    pub fn insert(table: Table, p: impl Fn(usize) -> String) -> String {
+        let cols = table.columns();
+        let names = cols.join(", ");
+        let params: Vec<String> = (1..=cols.len() + 3).map(&p).collect();
+        format!("INSERT INTO {} (id, version, {names}, doc) VALUES ({})", table.name(), params.join(", "))
+    }
+
+    /// Parameters: version, each column, doc, then id and the expected version.
+    pub fn update(table: Table, p: impl Fn(usize) -> String) -> String {
+        let cols = table.columns();
+        let mut sets = vec![format!("version = {}", p(1))];
+        for (i, c) in cols.iter().enumerate() {
+            sets.push(format!("{c} = {}", p(i + 2)));
+        }
+        sets.push(format!("doc = {}", p(cols.len() + 2)));
+        format!("UPDATE {} SET {} WHERE id = {} AND version = {}", table.name(), sets.join(", "), p(cols.len() + 3), p(cols.len() + 4))
+    }
+
+    /// The query text and its parameters (the limit is last).
+    pub fn select(q: &Query, like_op: &str, p: impl Fn(usize) -> String) -> (String, Vec<Value>) {
+        let mut clauses = vec![];
+        let mut params = vec![];
+        for f in &q.filters {
+            match f {
+                Filter::Eq(col, Value::Text(None) | Value::Int(None)) => clauses.push(format!("{col} IS NULL")),
+                Filter::Eq(col, v) => {
+                    params.push(v.clone());
+                    clauses.push(format!("{col} = {}", p(params.len())));
+                }
+                Filter::Contains(col, item) => {
+                    params.push(Value::text(format!("%,{},%", escape_like(item))));
+                    clauses.push(format!("{col} LIKE {} ESCAPE '\\'", p(params.len())));
+                }
+                Filter::Like(col, text) => {
+                    params.push(Value::text(format!("%{}%", escape_like(text))));
+                    clauses.push(format!("{col} {like_op} {} ESCAPE '\\'", p(params.len())));
+                }
+            }
+        }
+        if let Some(after) = q.after {
+            params.push(Value::text(after.to_string()));
+            clauses.push(format!("id > {}", p(params.len())));
+        }
+        let wh = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        params.push(Value::Int(Some(i64::from(q.limit))));
+        (format!("SELECT doc FROM {}{wh} ORDER BY id LIMIT {}", q.table.name(), p(params.len())), params)
+    }
+
+    fn escape_like(s: &str) -> String {
+        s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    }
+}
