@@ -42,13 +42,21 @@ pub struct ChainHead {
 }
 
 impl ChainHead {
-    pub const EMPTY: Self = Self { seq: 0, hash: ZERO_HASH };
+    pub const EMPTY: Self = Self {
+        seq: 0,
+        hash: ZERO_HASH,
+    };
 
     /// Links `body` after this head, returning the record to store and the new head.
     pub fn append(&self, body: String) -> (StoredRecord, ChainHead) {
         let seq = self.seq + 1;
         let hash = record_hash(seq, &self.hash, &body);
-        let rec = StoredRecord { seq, prev_hash: hex::encode(self.hash), hash: hex::encode(hash), body };
+        let rec = StoredRecord {
+            seq,
+            prev_hash: hex::encode(self.hash),
+            hash: hex::encode(hash),
+            body,
+        };
         (rec, ChainHead { seq, hash })
     }
 

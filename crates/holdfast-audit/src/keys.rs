@@ -39,12 +39,17 @@ impl AuditKey {
         let mut raw = [0u8; 32];
         hex::decode_to_slice(&info.public_key, &mut raw).map_err(|_| bad())?;
         let key = VerifyingKey::from_bytes(&raw).map_err(|_| bad())?;
-        Ok(Self { key_id: key_id(&key), key })
+        Ok(Self {
+            key_id: key_id(&key),
+            key,
+        })
     }
 
     /// Whether `cp` is a valid signature by this key.
     pub fn verifies(&self, cp: &Checkpoint) -> bool {
-        let Some(hash) = crate::chain::parse_hash(&cp.hash) else { return false };
+        let Some(hash) = crate::chain::parse_hash(&cp.hash) else {
+            return false;
+        };
         let mut sig = [0u8; 64];
         if hex::decode_to_slice(&cp.signature, &mut sig).is_err() {
             return false;
@@ -75,7 +80,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +111,10 @@ impl Signer {
     }
 
     pub fn public_info(&self) -> PublicKeyInfo {
-        PublicKeyInfo { key_id: self.key_id.clone(), public_key: hex::encode(self.key.verifying_key().as_bytes()) }
+        PublicKeyInfo {
+            key_id: self.key_id.clone(),
+            public_key: hex::encode(self.key.verifying_key().as_bytes()),
+        }
     }
 
     /// Signs a head.

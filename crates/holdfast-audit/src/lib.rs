@@ -11,7 +11,9 @@ mod event;
 mod keys;
 mod verify;
 
-pub use chain::{CHECKPOINT_INTERVAL, ChainHead, Checkpoint, SignedHead, StoredRecord, ZERO_HASH, record_hash};
+pub use chain::{
+    CHECKPOINT_INTERVAL, ChainHead, Checkpoint, SignedHead, StoredRecord, ZERO_HASH, record_hash,
+};
 pub use event::{AuditEvent, Outcome};
 pub use keys::{AuditKey, KeyError, PublicKeyInfo, Signer};
-pub use verify::{Problem, ProblemKind, VerifyReport, Verifier};
+pub use verify::{Problem, ProblemKind, Verifier, VerifyReport};

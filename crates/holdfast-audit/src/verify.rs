@@ -97,7 +97,10 @@ impl Verifier {
             let msg = if expected == 1 {
                 format!("record {expected} was removed: the log starts at record {seq}")
             } else {
-                format!("record {expected} was removed: the log jumps from record {} to record {seq}", expected - 1)
+                format!(
+                    "record {expected} was removed: the log jumps from record {} to record {seq}",
+                    expected - 1
+                )
             };
             return self.fail(ProblemKind::Removed, expected, msg);
         }
@@ -105,7 +108,11 @@ impl Verifier {
             return self.fail(ProblemKind::Reordered, seq, format!("record {seq} appears again after record {}: records were reordered or duplicated", expected - 1));
         }
         let Some(stored_hash) = parse_hash(&rec.hash) else {
-            return self.fail(ProblemKind::Modified, seq, format!("record {seq} was modified: its stored hash is not a SHA-256 hash"));
+            return self.fail(
+                ProblemKind::Modified,
+                seq,
+                format!("record {seq} was modified: its stored hash is not a SHA-256 hash"),
+            );
         };
         let Some(prev) = parse_hash(&rec.prev_hash) else {
             return self.fail(ProblemKind::Modified, seq, format!("record {seq} was modified: its link to the previous record is not a SHA-256 hash"));
@@ -130,15 +137,24 @@ impl Verifier {
             return self.fail(ProblemKind::BrokenLink, seq, msg);
         }
         if serde_json::from_str::<AuditEvent>(&rec.body).is_err() {
-            return self.fail(ProblemKind::Inserted, seq, format!("record {seq} was inserted: its body is not an audit event Holdfast wrote"));
+            return self.fail(
+                ProblemKind::Inserted,
+                seq,
+                format!("record {seq} was inserted: its body is not an audit event Holdfast wrote"),
+            );
         }
         if let Some(cp) = self.checkpoints.get(&seq) {
             if cp.hash != rec.hash {
-                let msg = format!("records up to {seq} were rewritten: the signed checkpoint at record {seq} names another hash");
+                let msg = format!(
+                    "records up to {seq} were rewritten: the signed checkpoint at record {seq} names another hash"
+                );
                 return self.fail(ProblemKind::Modified, seq, msg);
             }
             if !self.signature_holds(cp) {
-                let msg = format!("the checkpoint at record {seq} is not signed by a trusted audit key (key `{}`)", cp.key_id);
+                let msg = format!(
+                    "the checkpoint at record {seq} is not signed by a trusted audit key (key `{}`)",
+                    cp.key_id
+                );
                 return self.fail(ProblemKind::BadSignature, seq, msg);
             }
             self.checkpoints_verified += 1;
@@ -154,34 +170,58 @@ impl Verifier {
         let last_seq = self.expected_seq - 1;
         if self.problem.is_none() {
             if let Some((&cp_seq, _)) = self.checkpoints.range(last_seq + 1..).next() {
-                let msg = format!("records {} to {cp_seq} were removed: a signed checkpoint covers record {cp_seq}", last_seq + 1);
+                let msg = format!(
+                    "records {} to {cp_seq} were removed: a signed checkpoint covers record {cp_seq}",
+                    last_seq + 1
+                );
                 self.fail(ProblemKind::Removed, last_seq + 1, msg);
             }
         }
         if self.problem.is_none() {
             match head {
                 None if last_seq > 0 => {
-                    self.fail(ProblemKind::BadSignature, last_seq, "the signed head of the log is missing".to_string());
+                    self.fail(
+                        ProblemKind::BadSignature,
+                        last_seq,
+                        "the signed head of the log is missing".to_string(),
+                    );
                 }
                 None => {}
                 Some(h) if !self.signature_holds(h) => {
-                    let msg = format!("the signed head at record {} is not signed by a trusted audit key (key `{}`)", h.seq, h.key_id);
+                    let msg = format!(
+                        "the signed head at record {} is not signed by a trusted audit key (key `{}`)",
+                        h.seq, h.key_id
+                    );
                     self.fail(ProblemKind::BadSignature, h.seq, msg);
                 }
                 Some(h) if h.seq > last_seq => {
                     let msg = if h.seq == last_seq + 1 {
-                        format!("record {} was removed: the signed head names it as the newest record", h.seq)
+                        format!(
+                            "record {} was removed: the signed head names it as the newest record",
+                            h.seq
+                        )
                     } else {
-                        format!("records {} to {} were removed from the end: the signed head names record {}", last_seq + 1, h.seq, h.seq)
+                        format!(
+                            "records {} to {} were removed from the end: the signed head names record {}",
+                            last_seq + 1,
+                            h.seq,
+                            h.seq
+                        )
                     };
                     self.fail(ProblemKind::Removed, last_seq + 1, msg);
                 }
                 Some(h) if h.seq < last_seq => {
-                    let msg = format!("record {} was inserted: the signed head ends the log at record {}", h.seq + 1, h.seq);
+                    let msg = format!(
+                        "record {} was inserted: the signed head ends the log at record {}",
+                        h.seq + 1,
+                        h.seq
+                    );
                     self.fail(ProblemKind::Inserted, h.seq + 1, msg);
                 }
                 Some(h) if parse_hash(&h.hash) != Some(self.prev_hash) => {
-                    let msg = format!("record {last_seq} was modified: the signed head names another hash for it");
+                    let msg = format!(
+                        "record {last_seq} was modified: the signed head names another hash for it"
+                    );
                     self.fail(ProblemKind::Modified, last_seq, msg);
                 }
                 Some(_) => {}
@@ -245,7 +285,12 @@ mod tests {
             }
             signed = Some(cp);
         }
-        Log { records, checkpoints, head: signed, signer }
+        Log {
+            records,
+            checkpoints,
+            head: signed,
+            signer,
+        }
     }
 
     fn verify(l: &Log) -> VerifyReport {

@@ -1,1 +1,283 @@
-//! placeholder
+//! A typed HTTP client for Holdfast's `/v1` API, used by the CLI and the end-to-end tests.
+
+use holdfast_audit::{Checkpoint, PublicKeyInfo, VerifyReport};
+use holdfast_types::*;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// What went wrong with a call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with its error envelope.
+    #[error("{} ({status})", error.message)]
+    Api { status: u16, error: ErrorDetail },
+    /// The server could not be reached or the exchange broke.
+    #[error("could not reach Holdfast at {addr}: {detail}")]
+    Transport { addr: String, detail: String },
+    /// The answer was not what the API documents.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A connection to one Holdfast server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// Query parameters as name/value pairs; `None` values are left out.
+pub type Params<'a> = Vec<(&'a str, Option<String>)>;
+
+impl Client {
+    /// A client for `addr` (e.g. `http://127.0.0.1:8200`), trusting `ca_pem` in addition to the
+    /// platform's roots when given.
+    pub fn new(addr: &str, token: Option<String>, ca_pem: Option<&[u8]>) -> Result<Self> {
+        let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+        if let Some(pem) = ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| ClientError::Decode(format!("the CA certificate is not PEM: {e}")))?;
+            b = b.tls_certs_merge([cert]);
+        }
+        let http = b.build().map_err(|e| ClientError::Transport {
+            addr: addr.into(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self {
+            http,
+            base: addr.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    pub fn with_token(&self, token: Option<String>) -> Self {
+        Self {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token,
+        }
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: Params<'_>,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let url = format!("{}/v1{path}", self.base);
+        let mut req = self.http.request(method, &url);
+        let q: Vec<(&str, String)> = params
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        if !q.is_empty() {
+            req = req.query(&q);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Transport {
+            addr: self.base.clone(),
+            detail: e.to_string(),
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport {
+            addr: self.base.clone(),
+            detail: e.to_string(),
+        })?;
+        if status.is_success() {
+            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+                &b"null"[..]
+            } else {
+                &bytes[..]
+            };
+            return serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(b) => Err(ClientError::Api {
+                status: status.as_u16(),
+                error: b.error,
+            }),
+            Err(_) => Err(ClientError::Api {
+                status: status.as_u16(),
+                error: ErrorDetail {
+                    code: "http".into(),
+                    message: format!("HTTP {status}"),
+                    field: None,
+                },
+            }),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, params: Params<'_>) -> Result<T> {
+        self.call::<(), T>(Method::GET, path, params, None).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::POST, path, vec![], Some(body)).await
+    }
+
+    async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::PATCH, path, vec![], Some(body)).await
+    }
+
+    pub async fn health(&self) -> Result<Health> {
+        self.get("/sys/health", vec![]).await
+    }
+
+    pub async fn init(&self) -> Result<InitResponse> {
+        self.post("/sys/init", &serde_json::json!({})).await
+    }
+
+    pub async fn openapi(&self) -> Result<serde_json::Value> {
+        self.get("/openapi.json", vec![]).await
+    }
+
+    /// A raw GET returning JSON, for routes without a typed method.
+    pub async fn get_json(&self, path: &str, params: Params<'_>) -> Result<serde_json::Value> {
+        self.get(path, params).await
+    }
+
+    pub async fn create_owner(&self, r: &CreateOwnerRequest) -> Result<OwnerView> {
+        self.post("/owners", r).await
+    }
+    pub async fn list_owners(&self, p: Params<'_>) -> Result<OwnerPage> {
+        self.get("/owners", p).await
+    }
+    pub async fn owner(&self, id_or_name: &str) -> Result<OwnerView> {
+        self.get(&format!("/owners/{id_or_name}"), vec![]).await
+    }
+    pub async fn update_owner(
+        &self,
+        id_or_name: &str,
+        r: &UpdateOwnerRequest,
+    ) -> Result<OwnerView> {
+        self.patch(&format!("/owners/{id_or_name}"), r).await
+    }
+
+    pub async fn create_system(&self, r: &CreateSystemRequest) -> Result<SystemView> {
+        self.post("/systems", r).await
+    }
+    pub async fn list_systems(&self, p: Params<'_>) -> Result<SystemPage> {
+        self.get("/systems", p).await
+    }
+    pub async fn system(&self, id_or_name: &str) -> Result<SystemView> {
+        self.get(&format!("/systems/{id_or_name}"), vec![]).await
+    }
+
+    pub async fn create_identity(&self, r: &CreateIdentityRequest) -> Result<IdentityView> {
+        self.post("/identities", r).await
+    }
+    pub async fn list_identities(&self, p: Params<'_>) -> Result<IdentityPage> {
+        self.get("/identities", p).await
+    }
+    pub async fn identity(&self, id: &str) -> Result<IdentityView> {
+        self.get(&format!("/identities/{id}"), vec![]).await
+    }
+    pub async fn update_identity(
+        &self,
+        id: &str,
+        r: &UpdateIdentityRequest,
+    ) -> Result<IdentityView> {
+        self.patch(&format!("/identities/{id}"), r).await
+    }
+    pub async fn transition(&self, id: &str, r: &TransitionRequest) -> Result<IdentityView> {
+        self.post(&format!("/identities/{id}/transition"), r).await
+    }
+
+    pub async fn create_credential(&self, r: &CreateCredentialRequest) -> Result<CredentialView> {
+        self.post("/credentials", r).await
+    }
+    pub async fn list_credentials(&self, p: Params<'_>) -> Result<CredentialPage> {
+        self.get("/credentials", p).await
+    }
+    pub async fn credential(&self, id: &str) -> Result<CredentialView> {
+        self.get(&format!("/credentials/{id}"), vec![]).await
+    }
+    pub async fn update_credential(
+        &self,
+        id: &str,
+        r: &UpdateCredentialRequest,
+    ) -> Result<CredentialView> {
+        self.patch(&format!("/credentials/{id}"), r).await
+    }
+    pub async fn add_exposure(&self, id: &str, r: &AddExposureRequest) -> Result<CredentialView> {
+        self.post(&format!("/credentials/{id}/exposures"), r).await
+    }
+
+    pub async fn create_entitlement(
+        &self,
+        r: &CreateEntitlementRequest,
+    ) -> Result<EntitlementView> {
+        self.post("/entitlements", r).await
+    }
+    pub async fn list_entitlements(&self, p: Params<'_>) -> Result<EntitlementPage> {
+        self.get("/entitlements", p).await
+    }
+    pub async fn entitlement(&self, id: &str) -> Result<EntitlementView> {
+        self.get(&format!("/entitlements/{id}"), vec![]).await
+    }
+    pub async fn delete_entitlement(&self, id: &str, version: Option<i64>) -> Result<()> {
+        self.call::<(), ()>(
+            Method::DELETE,
+            &format!("/entitlements/{id}"),
+            vec![("version", version.map(|v| v.to_string()))],
+            None,
+        )
+        .await
+    }
+
+    pub async fn create_token(&self, r: &CreateTokenRequest) -> Result<CreatedToken> {
+        self.post("/tokens", r).await
+    }
+    pub async fn list_tokens(&self, p: Params<'_>) -> Result<TokenPage> {
+        self.get("/tokens", p).await
+    }
+    pub async fn revoke_token(&self, id: Uuid) -> Result<TokenView> {
+        self.post(&format!("/tokens/{id}/revoke"), &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn audit(&self, after: Option<u64>, limit: Option<u32>) -> Result<AuditPage> {
+        self.get(
+            "/audit",
+            vec![
+                ("after", after.map(|a| a.to_string())),
+                ("limit", limit.map(|l| l.to_string())),
+            ],
+        )
+        .await
+    }
+    pub async fn audit_verify(&self, public_keys: Option<String>) -> Result<VerifyReport> {
+        self.get("/audit/verify", vec![("public_keys", public_keys)])
+            .await
+    }
+    pub async fn audit_keys(&self) -> Result<Vec<PublicKeyInfo>> {
+        self.get("/audit/keys", vec![]).await
+    }
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.get("/audit/checkpoints", vec![]).await
+    }
+}

@@ -13,7 +13,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -35,7 +38,9 @@ impl ValidationErrors {
     }
 
     pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { errors: vec![FieldError::new(field, message)] }
+        Self {
+            errors: vec![FieldError::new(field, message)],
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -48,7 +53,11 @@ impl ValidationErrors {
 
     /// `Ok(())` when nothing was found, the errors otherwise.
     pub fn into_result(self) -> Result<(), Self> {
-        if self.errors.is_empty() { Ok(()) } else { Err(self) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 }
 

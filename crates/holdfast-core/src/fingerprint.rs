@@ -51,7 +51,8 @@ impl FromStr for Fingerprint {
             return Err(FingerprintParseError);
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part.to_ascii_lowercase(), &mut out).map_err(|_| FingerprintParseError)?;
+        hex::decode_to_slice(hex_part.to_ascii_lowercase(), &mut out)
+            .map_err(|_| FingerprintParseError)?;
         Ok(Self(out))
     }
 }
@@ -80,8 +81,18 @@ mod tests {
         assert!(text.starts_with("sha256:"));
         assert_eq!(text.len(), 7 + 64);
         assert_eq!(text.parse::<Fingerprint>(), Ok(fp));
-        for bad in ["", "sha256:", "md5:00", "sha256:zz", &format!("sha256:{}", "0".repeat(63))] {
-            assert_eq!(bad.parse::<Fingerprint>(), Err(FingerprintParseError), "{bad}");
+        for bad in [
+            "",
+            "sha256:",
+            "md5:00",
+            "sha256:zz",
+            &format!("sha256:{}", "0".repeat(63)),
+        ] {
+            assert_eq!(
+                bad.parse::<Fingerprint>(),
+                Err(FingerprintParseError),
+                "{bad}"
+            );
         }
     }
 }

@@ -22,7 +22,12 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
-    pub const ALL: [Self; 4] = [Self::Active, Self::Suspended, Self::Offboarding, Self::Offboarded];
+    pub const ALL: [Self; 4] = [
+        Self::Active,
+        Self::Suspended,
+        Self::Offboarding,
+        Self::Offboarded,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,7 +59,11 @@ impl LifecycleState {
         if self == to {
             return Err(TransitionError::AlreadyThere(to));
         }
-        if self.can_move_to(to) { Ok(()) } else { Err(TransitionError::NotAllowed { from: self, to }) }
+        if self.can_move_to(to) {
+            Ok(())
+        } else {
+            Err(TransitionError::NotAllowed { from: self, to })
+        }
     }
 
     /// Whether the identity's record may still be edited.
@@ -87,7 +96,10 @@ pub enum TransitionError {
     #[error("the identity is already {0}")]
     AlreadyThere(LifecycleState),
     #[error("an identity cannot move from {from} to {to}")]
-    NotAllowed { from: LifecycleState, to: LifecycleState },
+    NotAllowed {
+        from: LifecycleState,
+        to: LifecycleState,
+    },
 }
 
 #[cfg(test)]
@@ -115,7 +127,10 @@ mod tests {
     #[test]
     fn offboarded_is_terminal() {
         for to in LifecycleState::ALL {
-            assert_eq!(Offboarded.check_transition(to), Err(TransitionError::Terminal));
+            assert_eq!(
+                Offboarded.check_transition(to),
+                Err(TransitionError::Terminal)
+            );
         }
         assert!(!Offboarded.is_editable());
         assert!(Active.is_editable());

@@ -37,7 +37,9 @@ impl std::str::FromStr for Scope {
             "read" => Ok(Self::Read),
             "write" => Ok(Self::Write),
             "admin" => Ok(Self::Admin),
-            _ => Err(format!("unknown scope `{s}`; expected one of read, write, admin")),
+            _ => Err(format!(
+                "unknown scope `{s}`; expected one of read, write, admin"
+            )),
         }
     }
 }

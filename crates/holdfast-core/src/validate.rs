@@ -50,7 +50,8 @@ pub fn check_handle(errs: &mut ValidationErrors, field: &str, value: &str) {
         errs.push(field, "is required and must not be blank");
     } else if value.len() > MAX_NAME {
         errs.push(field, format!("must be at most {MAX_NAME} characters"));
-    } else if !value.chars().all(ok_char) || !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+    } else if !value.chars().all(ok_char) || !value.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
         errs.push(
             field,
             format!("`{value}` is not a valid handle: use lower-case letters, digits, `-`, `_`, `.` or `@`, starting with a letter or digit"),
@@ -65,11 +66,18 @@ fn check_labels(errs: &mut ValidationErrors, labels: &BTreeMap<String, String>) 
     for (k, v) in labels {
         let key_ok = !k.is_empty()
             && k.len() <= 128
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
         if !key_ok {
-            errs.push(format!("labels.{k}"), "label keys are 1–128 characters of letters, digits, `-`, `_`, `.` or `/`");
+            errs.push(
+                format!("labels.{k}"),
+                "label keys are 1–128 characters of letters, digits, `-`, `_`, `.` or `/`",
+            );
         } else if v.chars().count() > 512 || v.chars().any(char::is_control) {
-            errs.push(format!("labels.{k}"), "label values are at most 512 characters, without control characters");
+            errs.push(
+                format!("labels.{k}"),
+                "label values are at most 512 characters, without control characters",
+            );
         }
     }
 }
@@ -88,14 +96,22 @@ impl Identity {
             check_handle(&mut errs, "environment", env);
         }
         match (self.tier, self.tier_reason.as_deref()) {
-            (Tier::Standard, _) => check_opt_text(&mut errs, "tier_reason", self.tier_reason.as_deref()),
-            (tier, None) => errs.push("tier_reason", format!("is required when the tier is {tier}")),
+            (Tier::Standard, _) => {
+                check_opt_text(&mut errs, "tier_reason", self.tier_reason.as_deref())
+            }
+            (tier, None) => errs.push(
+                "tier_reason",
+                format!("is required when the tier is {tier}"),
+            ),
             (_, Some(r)) => check_text(&mut errs, "tier_reason", r),
         }
         if let Some(exp) = self.expires_at
             && exp <= self.created_at
         {
-            errs.push("expires_at", "must be later than the identity's creation time");
+            errs.push(
+                "expires_at",
+                "must be later than the identity's creation time",
+            );
         }
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.systems {
@@ -128,11 +144,19 @@ pub struct IdentityDraft {
 impl IdentityDraft {
     /// Builds the identity a create request asks for. Identities declared by a person (every source
     /// but discovery connectors) must name an owner and a purpose.
-    pub fn into_identity(self, id: Uuid, now: OffsetDateTime, require_owner_and_purpose: bool) -> Result<Identity, ValidationErrors> {
+    pub fn into_identity(
+        self,
+        id: Uuid,
+        now: OffsetDateTime,
+        require_owner_and_purpose: bool,
+    ) -> Result<Identity, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         if require_owner_and_purpose {
             if self.owner_id.is_none() {
-                errs.push("owner", "is required: every identity needs an accountable owner");
+                errs.push(
+                    "owner",
+                    "is required: every identity needs an accountable owner",
+                );
             }
             if self.purpose.as_deref().is_none_or(|p| p.trim().is_empty()) {
                 errs.push("purpose", "is required: say why this identity exists");
@@ -199,7 +223,11 @@ pub enum UpdateError {
 
 impl Identity {
     /// Applies a patch, producing the next version of the record or saying why not.
-    pub fn patched(&self, patch: IdentityPatch, now: OffsetDateTime) -> Result<Identity, UpdateError> {
+    pub fn patched(
+        &self,
+        patch: IdentityPatch,
+        now: OffsetDateTime,
+    ) -> Result<Identity, UpdateError> {
         if !self.state.is_editable() {
             return Err(UpdateError::Offboarded);
         }
@@ -241,7 +269,12 @@ impl Identity {
     }
 
     /// Moves the identity to another lifecycle state, recording why.
-    pub fn transitioned(&self, to: LifecycleState, reason: Option<String>, now: OffsetDateTime) -> Result<Identity, crate::lifecycle::TransitionError> {
+    pub fn transitioned(
+        &self,
+        to: LifecycleState,
+        reason: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Identity, crate::lifecycle::TransitionError> {
         self.state.check_transition(to)?;
         let mut next = self.clone();
         next.state = to;
@@ -340,7 +373,9 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
 
     fn fields(r: Result<Identity, ValidationErrors>) -> Vec<String> {
-        r.err().map(|e| e.errors.into_iter().map(|e| e.field).collect()).unwrap_or_default()
+        r.err()
+            .map(|e| e.errors.into_iter().map(|e| e.field).collect())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -350,17 +385,35 @@ mod tests {
             (|d| d.owner_id = None, vec!["owner"]),
             (|d| d.purpose = None, vec!["purpose"]),
             (|d| d.purpose = Some("  ".into()), vec!["purpose"]),
-            (|d| { d.owner_id = None; d.purpose = None }, vec!["owner", "purpose"]),
+            (
+                |d| {
+                    d.owner_id = None;
+                    d.purpose = None
+                },
+                vec!["owner", "purpose"],
+            ),
             (|d| d.name = String::new(), vec!["name"]),
             (|d| d.tier = Tier::ManagementPlane, vec!["tier_reason"]),
-            (|d| d.environment = Some("Prod Env".into()), vec!["environment"]),
-            (|d| d.expires_at = Some(datetime!(2020-01-01 0:00 UTC)), vec!["expires_at"]),
-            (|d| d.systems = vec![Uuid::from_u128(1), Uuid::from_u128(1)], vec!["systems"]),
+            (
+                |d| d.environment = Some("Prod Env".into()),
+                vec!["environment"],
+            ),
+            (
+                |d| d.expires_at = Some(datetime!(2020-01-01 0:00 UTC)),
+                vec!["expires_at"],
+            ),
+            (
+                |d| d.systems = vec![Uuid::from_u128(1), Uuid::from_u128(1)],
+                vec!["systems"],
+            ),
         ];
         for (mutate, expect) in cases {
             let mut d = draft();
             mutate(&mut d);
-            assert_eq!(fields(d.into_identity(Uuid::from_u128(1), NOW, true)), expect);
+            assert_eq!(
+                fields(d.into_identity(Uuid::from_u128(1), NOW, true)),
+                expect
+            );
         }
     }
 
@@ -375,22 +428,38 @@ mod tests {
 
     #[test]
     fn offboarded_identities_cannot_be_patched_or_revived() {
-        let id = draft().into_identity(Uuid::from_u128(1), NOW, true).unwrap_or_else(|e| unreachable!("{e}"));
+        let id = draft()
+            .into_identity(Uuid::from_u128(1), NOW, true)
+            .unwrap_or_else(|e| unreachable!("{e}"));
         let off = id
             .transitioned(LifecycleState::Offboarding, Some("left".into()), NOW)
             .and_then(|i| i.transitioned(LifecycleState::Offboarded, None, NOW))
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(off.version, 3);
-        assert_eq!(off.patched(IdentityPatch::default(), NOW), Err(UpdateError::Offboarded));
+        assert_eq!(
+            off.patched(IdentityPatch::default(), NOW),
+            Err(UpdateError::Offboarded)
+        );
         assert!(off.transitioned(LifecycleState::Active, None, NOW).is_err());
     }
 
     #[test]
     fn patch_bumps_version_and_validates_the_result() {
-        let id = draft().into_identity(Uuid::from_u128(1), NOW, true).unwrap_or_else(|e| unreachable!("{e}"));
-        let p = IdentityPatch { tier: Some(Tier::ManagementPlane), ..Default::default() };
-        assert!(matches!(id.patched(p, NOW), Err(UpdateError::Invalid(e)) if e.errors[0].field == "tier_reason"));
-        let p = IdentityPatch { tier: Some(Tier::ManagementPlane), tier_reason: Some(Some("can edit IAM".into())), ..Default::default() };
+        let id = draft()
+            .into_identity(Uuid::from_u128(1), NOW, true)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let p = IdentityPatch {
+            tier: Some(Tier::ManagementPlane),
+            ..Default::default()
+        };
+        assert!(
+            matches!(id.patched(p, NOW), Err(UpdateError::Invalid(e)) if e.errors[0].field == "tier_reason")
+        );
+        let p = IdentityPatch {
+            tier: Some(Tier::ManagementPlane),
+            tier_reason: Some(Some("can edit IAM".into())),
+            ..Default::default()
+        };
         let next = id.patched(p, NOW).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!((next.version, next.tier), (2, Tier::ManagementPlane));
     }

@@ -1,1 +1,185 @@
-//! placeholder
+//! Holdfast's HTTP API server: the `/v1` router, bearer authentication, the one error envelope,
+//! the OpenAPI document, and serving over plain HTTP (loopback only) or TLS.
+//!
+//! Data flow of one request: [`auth::authenticate`] resolves the bearer token (or audits the
+//! refusal) → the handler parses the body with [`extract::Json`] (field-naming errors) → checks the
+//! token's scope ([`state::Ctx::require`], audited on refusal) → validates through `holdfast-core`
+//! → [`state::Ctx::commit`] writes the change and its audit record in one store transaction →
+//! the response is built from the committed record.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, Clock, SystemClock};
+
+use crate::error::ApiError;
+use crate::routes::{audit, credentials, entitlements, identities, owners, sys, systems, tokens};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/sys/health", get(sys::health))
+        .route("/sys/init", post(sys::init))
+        .route("/openapi.json", get(openapi::document))
+        .route("/owners", post(owners::create).get(owners::list))
+        .route("/owners/{owner}", get(owners::show).patch(owners::update))
+        .route("/systems", post(systems::create).get(systems::list))
+        .route("/systems/{system}", get(systems::show))
+        .route(
+            "/identities",
+            post(identities::create).get(identities::list),
+        )
+        .route(
+            "/identities/{id}",
+            get(identities::show).patch(identities::update),
+        )
+        .route("/identities/{id}/transition", post(identities::transition))
+        .route(
+            "/credentials",
+            post(credentials::create).get(credentials::list),
+        )
+        .route(
+            "/credentials/{id}",
+            get(credentials::show).patch(credentials::update),
+        )
+        .route(
+            "/credentials/{id}/exposures",
+            post(credentials::add_exposure),
+        )
+        .route(
+            "/entitlements",
+            post(entitlements::create).get(entitlements::list),
+        )
+        .route(
+            "/entitlements/{id}",
+            get(entitlements::show).delete(entitlements::delete),
+        )
+        .route("/tokens", post(tokens::create).get(tokens::list))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/audit", get(audit::list))
+        .route("/audit/verify", get(audit::verify))
+        .route("/audit/keys", get(audit::keys))
+        .route("/audit/checkpoints", get(audit::checkpoints))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .nest("/v1", v1)
+        .fallback(|| async { ApiError::not_found("no such route; the API lives under /v1") })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// How to listen.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    pub addr: SocketAddr,
+    /// PEM certificate chain and private key files for TLS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Allow plain HTTP on a non-loopback address.
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing plain HTTP on `{0}`, which is not a loopback address: give `--tls-cert` and `--tls-key`, or `--insecure-http` if something in front terminates TLS"
+    )]
+    PlainHttpOffLoopback(SocketAddr),
+    #[error("cannot listen on `{addr}`: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the TLS certificate or key could not be loaded: {0}")]
+    Tls(String),
+    #[error("the server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Checks the listen rule before anything binds: plain HTTP only on loopback unless asked.
+pub fn check_listen(opts: &ListenOptions) -> Result<(), ServeError> {
+    if opts.tls.is_none() && !opts.insecure_http && !opts.addr.ip().is_loopback() {
+        return Err(ServeError::PlainHttpOffLoopback(opts.addr));
+    }
+    Ok(())
+}
+
+/// Binds the listening socket (port 0 picks a free port; see `local_addr`).
+pub fn bind(opts: &ListenOptions) -> Result<TcpListener, ServeError> {
+    check_listen(opts)?;
+    let l = TcpListener::bind(opts.addr).map_err(|source| ServeError::Bind {
+        addr: opts.addr,
+        source,
+    })?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+async fn tls_config(
+    cert: &Path,
+    key: &Path,
+) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
+    // Pin the process-wide provider to aws-lc-rs; a second install is harmless.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| ServeError::Tls(e.to_string()))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => {
+            let l = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(l, make)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        Some((cert, key)) => {
+            let config = tls_config(&cert, &key).await?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(make)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -8,13 +8,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use deadpool_postgres::Transaction;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use holdfast_audit::{AuditEvent, ChainHead, Checkpoint, PublicKeyInfo, SignedHead, Signer, StoredRecord};
+use holdfast_audit::{
+    AuditEvent, ChainHead, Checkpoint, PublicKeyInfo, SignedHead, Signer, StoredRecord,
+};
 use holdfast_store::schema::{MIGRATIONS, sql};
 use holdfast_store::{Change, Query, Store, StoreError, Table, Value, audit_append};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use deadpool_postgres::Transaction;
 use tokio_postgres::{NoTls, Row as PgRow};
 use uuid::Uuid;
 
@@ -30,7 +32,9 @@ pub struct PostgresStore {
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").field("database", &self.database).finish_non_exhaustive()
+        f.debug_struct("PostgresStore")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +45,9 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 /// Describes a driver error without echoing parameters (which could hold record contents).
 fn pg_error(e: tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
-        Some(db) => StoreError::Unavailable(format!("postgres: {} ({})", db.message(), db.code().code())),
+        Some(db) => {
+            StoreError::Unavailable(format!("postgres: {} ({})", db.message(), db.code().code()))
+        }
         None => StoreError::Unavailable(format!("postgres: {e}")),
     }
 }
@@ -54,7 +60,10 @@ fn write_error(table: Table, e: tokio_postgres::Error) -> StoreError {
             None if constraint.ends_with("_pkey") => "id".to_string(),
             None => constraint.to_string(),
         };
-        return StoreError::Duplicate { what: table.what(), field: table.unique_field(&field) };
+        return StoreError::Duplicate {
+            what: table.what(),
+            field: table.unique_field(&field),
+        };
     }
     pg_error(e)
 }
@@ -73,55 +82,98 @@ fn bind(v: &Value) -> Param {
 }
 
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db`), migrates the schema and registers the
     /// node's audit key.
     pub async fn connect(url: &str, signer: Arc<Signer>) -> Result<Self, StoreError> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("the database URL is not a PostgreSQL connection string: {e}")))?;
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the database URL is not a PostgreSQL connection string: {e}"
+            ))
+        })?;
         let database = config.get_dbname().unwrap_or("postgres").to_string();
-        let mgr = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(mgr).max_size(16).build().map_err(unavailable)?;
-        let store = Self { pool, signer, database };
+        let mgr = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(16)
+            .build()
+            .map_err(unavailable)?;
+        let store = Self {
+            pool,
+            signer,
+            database,
+        };
         store.migrate().await?;
         store.register_key().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(pg_error)?;
         let result = async {
             client
-                .batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+                )
                 .await
                 .map_err(pg_error)?;
             for (version, script) in MIGRATIONS {
                 let tx = client.transaction().await.map_err(pg_error)?;
-                let done = tx.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version]).await.map_err(pg_error)?;
+                let done = tx
+                    .query_opt(
+                        "SELECT version FROM schema_migrations WHERE version = $1",
+                        &[version],
+                    )
+                    .await
+                    .map_err(pg_error)?;
                 if done.is_none() {
                     tx.batch_execute(script).await.map_err(pg_error)?;
-                    tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version]).await.map_err(pg_error)?;
+                    tx.execute(
+                        "INSERT INTO schema_migrations (version) VALUES ($1)",
+                        &[version],
+                    )
+                    .await
+                    .map_err(pg_error)?;
                 }
                 tx.commit().await.map_err(pg_error)?;
             }
             Ok(())
         }
         .await;
-        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await.map_err(pg_error)?;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(pg_error)?;
         result
     }
 
     async fn register_key(&self) -> Result<(), StoreError> {
         let info = self.signer.public_info();
-        let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).map_err(unavailable)?;
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(unavailable)?;
         self.client()
             .await?
             .execute(
@@ -134,14 +186,27 @@ impl PostgresStore {
     }
 }
 
-async fn missing_or_stale(tx: &Transaction<'_>, table: Table, id: Uuid, expected: i64) -> StoreError {
+async fn missing_or_stale(
+    tx: &Transaction<'_>,
+    table: Table,
+    id: Uuid,
+    expected: i64,
+) -> StoreError {
     let q = format!("SELECT version FROM {} WHERE id = $1", table.name());
     match tx.query_opt(&q, &[&id.to_string()]).await {
         Ok(Some(row)) => match row.try_get::<_, i64>(0) {
-            Ok(actual) => StoreError::Stale { what: table.what(), id, expected, actual },
+            Ok(actual) => StoreError::Stale {
+                what: table.what(),
+                id,
+                expected,
+                actual,
+            },
             Err(e) => pg_error(e),
         },
-        Ok(None) => StoreError::NotFound { what: table.what(), id },
+        Ok(None) => StoreError::NotFound {
+            what: table.what(),
+            id,
+        },
         Err(e) => pg_error(e),
     }
 }
@@ -152,24 +217,48 @@ async fn apply_change(tx: &Transaction<'_>, change: &Change, time: &str) -> Resu
             let mut params: Vec<Param> = vec![Box::new(row.id.to_string()), Box::new(row.version)];
             params.extend(row.values.iter().map(bind));
             params.push(Box::new(row.doc.clone()));
-            let stmt = tx.prepare_cached(&sql::insert(row.table, placeholder)).await.map_err(pg_error)?;
-            tx.execute(&stmt, &refs(&params)).await.map_err(|e| write_error(row.table, e))?;
+            let stmt = tx
+                .prepare_cached(&sql::insert(row.table, placeholder))
+                .await
+                .map_err(pg_error)?;
+            tx.execute(&stmt, &refs(&params))
+                .await
+                .map_err(|e| write_error(row.table, e))?;
         }
-        Change::Update { row, expected_version } => {
+        Change::Update {
+            row,
+            expected_version,
+        } => {
             let mut params: Vec<Param> = vec![Box::new(row.version)];
             params.extend(row.values.iter().map(bind));
             params.push(Box::new(row.doc.clone()));
             params.push(Box::new(row.id.to_string()));
             params.push(Box::new(*expected_version));
-            let stmt = tx.prepare_cached(&sql::update(row.table, placeholder)).await.map_err(pg_error)?;
-            let n = tx.execute(&stmt, &refs(&params)).await.map_err(|e| write_error(row.table, e))?;
+            let stmt = tx
+                .prepare_cached(&sql::update(row.table, placeholder))
+                .await
+                .map_err(pg_error)?;
+            let n = tx
+                .execute(&stmt, &refs(&params))
+                .await
+                .map_err(|e| write_error(row.table, e))?;
             if n == 0 {
                 return Err(missing_or_stale(tx, row.table, row.id, *expected_version).await);
             }
         }
-        Change::Delete { table, id, expected_version } => {
-            let q = format!("DELETE FROM {} WHERE id = $1 AND version = $2", table.name());
-            let n = tx.execute(&q, &[&id.to_string(), expected_version]).await.map_err(|e| write_error(*table, e))?;
+        Change::Delete {
+            table,
+            id,
+            expected_version,
+        } => {
+            let q = format!(
+                "DELETE FROM {} WHERE id = $1 AND version = $2",
+                table.name()
+            );
+            let n = tx
+                .execute(&q, &[&id.to_string(), expected_version])
+                .await
+                .map_err(|e| write_error(*table, e))?;
             if n == 0 {
                 return Err(missing_or_stale(tx, *table, *id, *expected_version).await);
             }
@@ -213,14 +302,24 @@ fn checkpoint_from_row(row: &PgRow) -> Result<Checkpoint, StoreError> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn apply(&self, changes: Vec<Change>, event: AuditEvent) -> Result<u64, StoreError> {
-        let time = event.time.format(&time::format_description::well_known::Rfc3339).map_err(unavailable)?;
+        let time = event
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(unavailable)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
         // Lock the chain head first: it orders every writer of every replica.
-        let head_row = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", &[]).await.map_err(pg_error)?;
+        let head_row = tx
+            .query_one(
+                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(pg_error)?;
         let hash: String = head_row.try_get(1).map_err(pg_error)?;
-        let head = ChainHead::from_hex(seq_of(&head_row)?, &hash)
-            .ok_or_else(|| StoreError::Corrupt("the audit head is not a sequence number and hash".into()))?;
+        let head = ChainHead::from_hex(seq_of(&head_row)?, &hash).ok_or_else(|| {
+            StoreError::Corrupt("the audit head is not a sequence number and hash".into())
+        })?;
         for change in &changes {
             apply_change(&tx, change, &time).await?;
         }
@@ -231,13 +330,23 @@ impl Store for PostgresStore {
             &[&seq, &w.record.prev_hash, &w.record.hash, &w.record.body],
         )
         .await
-        .map_err(|e| StoreError::Unavailable(format!("the audit record could not be written: {}", pg_error(e))))?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the audit record could not be written: {}",
+                pg_error(e)
+            ))
+        })?;
         tx.execute(
             "UPDATE audit_head SET seq = $1, hash = $2, key_id = $3, signature = $4 WHERE id = 1",
             &[&seq, &w.head.hash, &w.head.key_id, &w.head.signature],
         )
         .await
-        .map_err(|e| StoreError::Unavailable(format!("the audit head could not be written: {}", pg_error(e))))?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the audit head could not be written: {}",
+                pg_error(e)
+            ))
+        })?;
         if let Some(cp) = &w.checkpoint {
             tx.execute(
                 "INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, $3, $4)",
@@ -252,8 +361,14 @@ impl Store for PostgresStore {
 
     async fn get_doc(&self, table: Table, id: Uuid) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached(&format!("SELECT doc FROM {} WHERE id = $1", table.name())).await.map_err(pg_error)?;
-        let row = client.query_opt(&stmt, &[&id.to_string()]).await.map_err(pg_error)?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT doc FROM {} WHERE id = $1", table.name()))
+            .await
+            .map_err(pg_error)?;
+        let row = client
+            .query_opt(&stmt, &[&id.to_string()])
+            .await
+            .map_err(pg_error)?;
         row.map(|r| r.try_get(0).map_err(pg_error)).transpose()
     }
 
@@ -262,13 +377,21 @@ impl Store for PostgresStore {
         let params: Vec<Param> = params.iter().map(bind).collect();
         let client = self.client().await?;
         let stmt = client.prepare_cached(&text).await.map_err(pg_error)?;
-        let rows = client.query(&stmt, &refs(&params)).await.map_err(pg_error)?;
-        rows.iter().map(|r| r.try_get(0).map_err(pg_error)).collect()
+        let rows = client
+            .query(&stmt, &refs(&params))
+            .await
+            .map_err(pg_error)?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(pg_error))
+            .collect()
     }
 
     async fn is_initialized(&self) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let row = client.query_opt("SELECT 1 FROM meta WHERE key = 'initialized_at'", &[]).await.map_err(pg_error)?;
+        let row = client
+            .query_opt("SELECT 1 FROM meta WHERE key = 'initialized_at'", &[])
+            .await
+            .map_err(pg_error)?;
         Ok(row.is_some())
     }
 
@@ -288,10 +411,16 @@ impl Store for PostgresStore {
     async fn audit_tail(&self, limit: u32) -> Result<Vec<StoredRecord>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query("SELECT seq, prev_hash, hash, body FROM audit_log ORDER BY seq DESC LIMIT $1", &[&i64::from(limit)])
+            .query(
+                "SELECT seq, prev_hash, hash, body FROM audit_log ORDER BY seq DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
             .await
             .map_err(pg_error)?;
-        let mut out = rows.iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut out = rows
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
     }
@@ -299,7 +428,10 @@ impl Store for PostgresStore {
     async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query("SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq", &[])
+            .query(
+                "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq",
+                &[],
+            )
             .await
             .map_err(pg_error)?;
         rows.iter().map(checkpoint_from_row).collect()
@@ -308,7 +440,10 @@ impl Store for PostgresStore {
     async fn audit_head(&self) -> Result<Option<SignedHead>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1 AND seq > 0", &[])
+            .query_opt(
+                "SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1 AND seq > 0",
+                &[],
+            )
             .await
             .map_err(pg_error)?;
         row.as_ref().map(checkpoint_from_row).transpose()
@@ -317,11 +452,19 @@ impl Store for PostgresStore {
     async fn audit_keys(&self) -> Result<Vec<PublicKeyInfo>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query("SELECT key_id, public_key FROM audit_keys ORDER BY registered_at, key_id", &[])
+            .query(
+                "SELECT key_id, public_key FROM audit_keys ORDER BY registered_at, key_id",
+                &[],
+            )
             .await
             .map_err(pg_error)?;
         rows.iter()
-            .map(|r| Ok(PublicKeyInfo { key_id: r.try_get(0).map_err(pg_error)?, public_key: r.try_get(1).map_err(pg_error)? }))
+            .map(|r| {
+                Ok(PublicKeyInfo {
+                    key_id: r.try_get(0).map_err(pg_error)?,
+                    public_key: r.try_get(1).map_err(pg_error)?,
+                })
+            })
             .collect()
     }
 
@@ -370,13 +513,22 @@ pub mod testdb {
         /// Creates a uniquely named database.
         pub async fn create(admin_url: &str) -> Result<Self, String> {
             let name = format!("holdfast_test_{}", uuid::Uuid::now_v7().simple());
-            let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+            let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
             tokio::spawn(conn);
-            client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(|e| e.to_string())?;
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .map_err(|e| e.to_string())?;
             let mut cfg = tokio_postgres::Config::from_str(admin_url).map_err(|e| e.to_string())?;
             cfg.dbname(&name);
             let url = config_to_url(&cfg, &name);
-            Ok(Self { admin_url: admin_url.to_string(), name, url })
+            Ok(Self {
+                admin_url: admin_url.to_string(),
+                name,
+                url,
+            })
         }
     }
 
@@ -387,7 +539,10 @@ pub mod testdb {
             _ => "127.0.0.1".to_string(),
         };
         let port = cfg.get_ports().first().copied().unwrap_or(5432);
-        let pass = cfg.get_password().map(|p| format!(":{}", String::from_utf8_lossy(p))).unwrap_or_default();
+        let pass = cfg
+            .get_password()
+            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
         format!("postgres://{user}{pass}@{host}:{port}/{db}")
     }
 
@@ -397,11 +552,20 @@ pub mod testdb {
             let name = self.name.clone();
             // Dropping needs async I/O; do it on a thread with its own runtime so any caller can drop.
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
                 rt.block_on(async {
-                    if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    if let Ok((client, conn)) =
+                        tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                    {
                         tokio::spawn(conn);
-                        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = client
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
                     }
                 });
             })

@@ -2,7 +2,12 @@
 //!
 //! Each case panics with a message on failure (this module is test support), so the backend's test
 //! names which case broke.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +18,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Change, Filter, Query, Store, StoreError, Table, Value, find, get, get_by, verify_audit};
+use crate::{
+    Change, Filter, Query, Store, StoreError, Table, Value, find, get, get_by, verify_audit,
+};
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
@@ -73,16 +80,26 @@ pub fn identity(name: &str, owner: &Owner) -> Identity {
 }
 
 async fn audit_len(store: &dyn Store) -> u64 {
-    store.audit_head().await.unwrap().map(|h| h.seq).unwrap_or(0)
+    store
+        .audit_head()
+        .await
+        .unwrap()
+        .map(|h| h.seq)
+        .unwrap_or(0)
 }
 
 /// Inserted records read back equal; lookups by column and pages in id order work.
 pub async fn insert_get_find(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let o = owner("platform");
-    s.apply(vec![Change::insert(&o).unwrap()], event("owner.create")).await.unwrap();
+    s.apply(vec![Change::insert(&o).unwrap()], event("owner.create"))
+        .await
+        .unwrap();
     assert_eq!(get::<Owner>(s, o.id).await.unwrap(), Some(o.clone()));
-    assert_eq!(get_by::<Owner>(s, "name", "platform").await.unwrap(), Some(o.clone()));
+    assert_eq!(
+        get_by::<Owner>(s, "name", "platform").await.unwrap(),
+        Some(o.clone())
+    );
     assert_eq!(get::<Owner>(s, Uuid::now_v7()).await.unwrap(), None);
 
     let mut ids = vec![];
@@ -95,12 +112,16 @@ pub async fn insert_get_find(store: Arc<dyn Store>) {
             id.systems = vec![Uuid::from_u128(42), Uuid::from_u128(43)];
         }
         ids.push(id.id);
-        s.apply(vec![Change::insert(&id).unwrap()], event("identity.create")).await.unwrap();
+        s.apply(vec![Change::insert(&id).unwrap()], event("identity.create"))
+            .await
+            .unwrap();
     }
     let mut seen = vec![];
     let mut after = None;
     loop {
-        let page: Vec<Identity> = find(s, &Query::new(Table::Identities).limit(10).after(after)).await.unwrap();
+        let page: Vec<Identity> = find(s, &Query::new(Table::Identities).limit(10).after(after))
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }
@@ -109,15 +130,30 @@ pub async fn insert_get_find(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, ids, "pages walk every identity once, in id order");
 
-    let dev: Vec<Identity> =
-        find(s, &Query::new(Table::Identities).filter(Filter::Eq("environment", Value::text("dev")))).await.unwrap();
+    let dev: Vec<Identity> = find(
+        s,
+        &Query::new(Table::Identities).filter(Filter::Eq("environment", Value::text("dev"))),
+    )
+    .await
+    .unwrap();
     assert_eq!(dev.len(), 5);
-    let sys: Vec<Identity> = find(s, &Query::new(Table::Identities).filter(Filter::Contains("systems", Uuid::from_u128(43).to_string())))
-        .await
-        .unwrap();
-    assert_eq!(sys.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["svc-07"]);
-    let like: Vec<Identity> =
-        find(s, &Query::new(Table::Identities).filter(Filter::Like("name", "VC-1".into()))).await.unwrap();
+    let sys: Vec<Identity> = find(
+        s,
+        &Query::new(Table::Identities)
+            .filter(Filter::Contains("systems", Uuid::from_u128(43).to_string())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sys.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ["svc-07"]
+    );
+    let like: Vec<Identity> = find(
+        s,
+        &Query::new(Table::Identities).filter(Filter::Like("name", "VC-1".into())),
+    )
+    .await
+    .unwrap();
     assert_eq!(like.len(), 10, "case-insensitive substring match on svc-1x");
 }
 
@@ -125,12 +161,20 @@ pub async fn insert_get_find(store: Arc<dyn Store>) {
 pub async fn duplicates_change_nothing(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let o = owner("sec");
-    s.apply(vec![Change::insert(&o).unwrap()], event("owner.create")).await.unwrap();
+    s.apply(vec![Change::insert(&o).unwrap()], event("owner.create"))
+        .await
+        .unwrap();
     let before = audit_len(s).await;
 
     let other = owner("sec");
-    let err = s.apply(vec![Change::insert(&other).unwrap()], event("owner.create")).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Duplicate { field, .. } if field == "name"), "{err:?}");
+    let err = s
+        .apply(vec![Change::insert(&other).unwrap()], event("owner.create"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Duplicate { field, .. } if field == "name"),
+        "{err:?}"
+    );
 
     let mut a = identity("a", &o);
     a.source = "kubernetes".into();
@@ -140,13 +184,31 @@ pub async fn duplicates_change_nothing(store: Arc<dyn Store>) {
     b.external_id = Some("prod/a".into());
     let fresh = identity("fresh", &o);
     let err = s
-        .apply(vec![Change::insert(&fresh).unwrap(), Change::insert(&a).unwrap(), Change::insert(&b).unwrap()], event("import"))
+        .apply(
+            vec![
+                Change::insert(&fresh).unwrap(),
+                Change::insert(&a).unwrap(),
+                Change::insert(&b).unwrap(),
+            ],
+            event("import"),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Duplicate { field, .. } if field == "external_id"), "{err:?}");
-    assert_eq!(get::<Identity>(s, fresh.id).await.unwrap(), None, "the whole transaction rolled back");
+    assert!(
+        matches!(&err, StoreError::Duplicate { field, .. } if field == "external_id"),
+        "{err:?}"
+    );
+    assert_eq!(
+        get::<Identity>(s, fresh.id).await.unwrap(),
+        None,
+        "the whole transaction rolled back"
+    );
     assert_eq!(get::<Identity>(s, a.id).await.unwrap(), None);
-    assert_eq!(audit_len(s).await, before, "no audit record for a change that did not happen");
+    assert_eq!(
+        audit_len(s).await,
+        before,
+        "no audit record for a change that did not happen"
+    );
 }
 
 /// Updates carry the version they were based on; a stale one is refused and names both versions.
@@ -154,28 +216,83 @@ pub async fn optimistic_concurrency(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let o = owner("ops");
     let id = identity("worker", &o);
-    s.apply(vec![Change::insert(&o).unwrap(), Change::insert(&id).unwrap()], event("create")).await.unwrap();
+    s.apply(
+        vec![Change::insert(&o).unwrap(), Change::insert(&id).unwrap()],
+        event("create"),
+    )
+    .await
+    .unwrap();
 
     let mut v2 = id.clone();
     v2.version = 2;
     v2.purpose = Some("first writer".into());
-    s.apply(vec![Change::update(&v2).unwrap()], event("update")).await.unwrap();
+    s.apply(vec![Change::update(&v2).unwrap()], event("update"))
+        .await
+        .unwrap();
 
     let mut stale = id.clone();
     stale.version = 2;
     stale.purpose = Some("second writer".into());
-    let err = s.apply(vec![Change::update(&stale).unwrap()], event("update")).await.unwrap_err();
-    assert!(matches!(err, StoreError::Stale { expected: 1, actual: 2, .. }), "{err:?}");
-    assert_eq!(get::<Identity>(s, id.id).await.unwrap().unwrap().purpose.as_deref(), Some("first writer"));
+    let err = s
+        .apply(vec![Change::update(&stale).unwrap()], event("update"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Stale {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        get::<Identity>(s, id.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .purpose
+            .as_deref(),
+        Some("first writer")
+    );
 
     let mut ghost = identity("ghost", &o);
     ghost.version = 2;
-    let err = s.apply(vec![Change::update(&ghost).unwrap()], event("update")).await.unwrap_err();
-    assert!(matches!(err, StoreError::NotFound { what: "identity", .. }), "{err:?}");
+    let err = s
+        .apply(vec![Change::update(&ghost).unwrap()], event("update"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                what: "identity",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
-    let err = s.apply(vec![Change::delete(&id)], event("delete")).await.unwrap_err();
-    assert!(matches!(err, StoreError::Stale { expected: 1, actual: 2, .. }), "{err:?}");
-    s.apply(vec![Change::delete(&v2)], event("delete")).await.unwrap();
+    let err = s
+        .apply(vec![Change::delete(&id)], event("delete"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Stale {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    s.apply(vec![Change::delete(&v2)], event("delete"))
+        .await
+        .unwrap();
     assert_eq!(get::<Identity>(s, id.id).await.unwrap(), None);
 }
 
@@ -183,9 +300,14 @@ pub async fn optimistic_concurrency(store: Arc<dyn Store>) {
 pub async fn initialize_once(store: Arc<dyn Store>) {
     let s = store.as_ref();
     assert!(!s.is_initialized().await.unwrap());
-    s.apply(vec![Change::Initialize], event("sys.init")).await.unwrap();
+    s.apply(vec![Change::Initialize], event("sys.init"))
+        .await
+        .unwrap();
     assert!(s.is_initialized().await.unwrap());
-    let err = s.apply(vec![Change::Initialize], event("sys.init")).await.unwrap_err();
+    let err = s
+        .apply(vec![Change::Initialize], event("sys.init"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::AlreadyInitialized), "{err:?}");
 }
 
@@ -196,30 +318,58 @@ pub async fn audit_chain(store: Arc<dyn Store>) {
     let report = verify_audit(s, None).await.unwrap();
     assert!(report.ok && report.records_checked == 0, "{report:?}");
     for i in 0..130 {
-        let seq = s.apply(vec![], event(&format!("auth.denied.{i}"))).await.unwrap();
+        let seq = s
+            .apply(vec![], event(&format!("auth.denied.{i}")))
+            .await
+            .unwrap();
         assert_eq!(seq, i + 1);
     }
     let recs = s.audit_records(0, 1000).await.unwrap();
-    assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..=130).collect::<Vec<_>>());
+    assert_eq!(
+        recs.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=130).collect::<Vec<_>>()
+    );
     assert_eq!(s.audit_records(128, 10).await.unwrap().len(), 2);
     let tail = s.audit_tail(3).await.unwrap();
-    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), [128, 129, 130]);
-    assert_eq!(s.audit_checkpoints().await.unwrap().iter().map(|c| c.seq).collect::<Vec<_>>(), [64, 128]);
+    assert_eq!(
+        tail.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [128, 129, 130]
+    );
+    assert_eq!(
+        s.audit_checkpoints()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.seq)
+            .collect::<Vec<_>>(),
+        [64, 128]
+    );
     let report = verify_audit(s, None).await.unwrap();
     assert!(report.ok, "{report:?}");
-    assert_eq!((report.records_checked, report.checkpoints_verified), (130, 2));
-    assert!(!s.audit_keys().await.unwrap().is_empty(), "the signing key is registered");
+    assert_eq!(
+        (report.records_checked, report.checkpoints_verified),
+        (130, 2)
+    );
+    assert!(
+        !s.audit_keys().await.unwrap().is_empty(),
+        "the signing key is registered"
+    );
     // Pinning a key that never signed fails verification.
     let stranger = holdfast_audit::Signer::from_seed(&[0xee; 32]).public_info();
     let report = verify_audit(s, Some(vec![stranger])).await.unwrap();
-    assert_eq!(report.problem.map(|p| (p.kind, p.seq)), Some((holdfast_audit::ProblemKind::BadSignature, 64)));
+    assert_eq!(
+        report.problem.map(|p| (p.kind, p.seq)),
+        Some((holdfast_audit::ProblemKind::BadSignature, 64))
+    );
 }
 
 /// Two handles on one database (two server processes) write at once: nothing lost, chain intact,
 /// and of two updates based on the same version exactly one wins.
 pub async fn concurrent_writers(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     let o = owner("shared");
-    a.apply(vec![Change::insert(&o).unwrap()], event("owner.create")).await.unwrap();
+    a.apply(vec![Change::insert(&o).unwrap()], event("owner.create"))
+        .await
+        .unwrap();
     let mut tasks = vec![];
     for (n, store) in [a.clone(), b.clone()].into_iter().enumerate() {
         for t in 0..4 {
@@ -229,7 +379,10 @@ pub async fn concurrent_writers(a: Arc<dyn Store>, b: Arc<dyn Store>) {
                 let mut ids = vec![];
                 for i in 0..25 {
                     let id = identity(&format!("w{n}-{t}-{i}"), &o);
-                    store.apply(vec![Change::insert(&id).unwrap()], event("identity.create")).await.unwrap();
+                    store
+                        .apply(vec![Change::insert(&id).unwrap()], event("identity.create"))
+                        .await
+                        .unwrap();
                     ids.push(id.id);
                 }
                 ids
@@ -241,24 +394,46 @@ pub async fn concurrent_writers(a: Arc<dyn Store>, b: Arc<dyn Store>) {
         written.extend(t.await.unwrap());
     }
     for id in &written {
-        assert!(get::<Identity>(b.as_ref(), *id).await.unwrap().is_some(), "write {id} was lost");
+        assert!(
+            get::<Identity>(b.as_ref(), *id).await.unwrap().is_some(),
+            "write {id} was lost"
+        );
     }
     assert_eq!(written.len(), 200);
 
     let target = identity("contended", &o);
-    a.apply(vec![Change::insert(&target).unwrap()], event("identity.create")).await.unwrap();
+    a.apply(
+        vec![Change::insert(&target).unwrap()],
+        event("identity.create"),
+    )
+    .await
+    .unwrap();
     let mut racers = vec![];
-    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
         let mut next = target.clone();
         next.version = 2;
         next.purpose = Some(format!("writer {n}"));
-        racers.push(tokio::spawn(async move { store.apply(vec![Change::update(&next).unwrap()], event("identity.update")).await }));
+        racers.push(tokio::spawn(async move {
+            store
+                .apply(
+                    vec![Change::update(&next).unwrap()],
+                    event("identity.update"),
+                )
+                .await
+        }));
     }
     let mut wins = 0;
     for r in racers {
         match r.await.unwrap() {
             Ok(_) => wins += 1,
-            Err(StoreError::Stale { expected: 1, actual: 2, .. }) => {}
+            Err(StoreError::Stale {
+                expected: 1,
+                actual: 2,
+                ..
+            }) => {}
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }

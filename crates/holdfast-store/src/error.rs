@@ -6,8 +6,15 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("{what} `{id}` does not exist")]
     NotFound { what: &'static str, id: Uuid },
-    #[error("{what} `{id}` was changed by someone else: it is at version {actual} and the update was based on version {expected}; fetch it again and retry")]
-    Stale { what: &'static str, id: Uuid, expected: i64, actual: i64 },
+    #[error(
+        "{what} `{id}` was changed by someone else: it is at version {actual} and the update was based on version {expected}; fetch it again and retry"
+    )]
+    Stale {
+        what: &'static str,
+        id: Uuid,
+        expected: i64,
+        actual: i64,
+    },
     #[error("another {what} already has this `{field}`")]
     Duplicate { what: &'static str, field: String },
     #[error("a record this one refers to does not exist or is still referred to (`{field}`)")]

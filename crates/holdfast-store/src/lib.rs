@@ -12,7 +12,9 @@ mod record;
 pub mod schema;
 
 use async_trait::async_trait;
-use holdfast_audit::{AuditEvent, ChainHead, Checkpoint, PublicKeyInfo, SignedHead, Signer, StoredRecord};
+use holdfast_audit::{
+    AuditEvent, ChainHead, Checkpoint, PublicKeyInfo, SignedHead, Signer, StoredRecord,
+};
 use uuid::Uuid;
 
 pub use error::StoreError;
@@ -68,13 +70,20 @@ pub fn audit_append(head: ChainHead, event: &AuditEvent, signer: &Signer) -> Aud
     let (record, next) = head.append(event.to_body());
     let signed = signer.sign(&next);
     let checkpoint = next.checkpoint_due().then(|| signed.clone());
-    AuditWrite { record, head: signed, checkpoint }
+    AuditWrite {
+        record,
+        head: signed,
+        checkpoint,
+    }
 }
 
 /// Verifies the whole audit log, page by page. `trusted` pins the public keys to trust; without it
 /// the keys registered in the store are trusted (which catches everything but an attacker who also
 /// holds a node's private key).
-pub async fn verify_audit(store: &dyn Store, trusted: Option<Vec<PublicKeyInfo>>) -> Result<holdfast_audit::VerifyReport, StoreError> {
+pub async fn verify_audit(
+    store: &dyn Store,
+    trusted: Option<Vec<PublicKeyInfo>>,
+) -> Result<holdfast_audit::VerifyReport, StoreError> {
     let infos = match trusted {
         Some(t) => t,
         None => store.audit_keys().await?,

@@ -19,7 +19,14 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [Self::Owners, Self::Systems, Self::Identities, Self::Credentials, Self::Entitlements, Self::Tokens];
+    pub const ALL: [Table; 6] = [
+        Self::Owners,
+        Self::Systems,
+        Self::Identities,
+        Self::Credentials,
+        Self::Entitlements,
+        Self::Tokens,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -49,9 +56,17 @@ impl Table {
         match self {
             Self::Owners => &["name", "kind", "active"],
             Self::Systems => &["name", "kind", "environment"],
-            Self::Identities => {
-                &["kind", "name", "source", "external_id", "owner_id", "state", "tier", "environment", "systems"]
-            }
+            Self::Identities => &[
+                "kind",
+                "name",
+                "source",
+                "external_id",
+                "owner_id",
+                "state",
+                "tier",
+                "environment",
+                "systems",
+            ],
             Self::Credentials => &["identity_id", "kind", "state", "fingerprint", "external_id"],
             Self::Entitlements => &["identity_id", "system_id"],
             Self::Tokens => &["name"],
@@ -104,7 +119,13 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
 
     fn to_row(&self) -> Result<Row, StoreError> {
         let doc = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(Row { table: Self::TABLE, id: self.id(), version: self.version(), values: self.values(), doc })
+        Ok(Row {
+            table: Self::TABLE,
+            id: self.id(),
+            version: self.version(),
+            values: self.values(),
+            doc,
+        })
     }
 }
 
@@ -116,7 +137,11 @@ pub enum Change {
     /// Replace a row whose stored version is `expected_version`; the row carries the new version.
     Update { row: Row, expected_version: i64 },
     /// Remove a row whose stored version is `expected_version`.
-    Delete { table: Table, id: Uuid, expected_version: i64 },
+    Delete {
+        table: Table,
+        id: Uuid,
+        expected_version: i64,
+    },
     /// Mark the store initialised; fails with [`StoreError::AlreadyInitialized`] the second time.
     Initialize,
 }
@@ -128,11 +153,18 @@ impl Change {
 
     /// Stores `r` (which already carries its next version) over the version before it.
     pub fn update<R: Record>(r: &R) -> Result<Self, StoreError> {
-        Ok(Self::Update { row: r.to_row()?, expected_version: r.version() - 1 })
+        Ok(Self::Update {
+            row: r.to_row()?,
+            expected_version: r.version() - 1,
+        })
     }
 
     pub fn delete<R: Record>(r: &R) -> Self {
-        Self::Delete { table: R::TABLE, id: r.id(), expected_version: r.version() }
+        Self::Delete {
+            table: R::TABLE,
+            id: r.id(),
+            expected_version: r.version(),
+        }
     }
 }
 
@@ -159,7 +191,12 @@ pub struct Query {
 
 impl Query {
     pub fn new(table: Table) -> Self {
-        Self { table, filters: vec![], after: None, limit: 100 }
+        Self {
+            table,
+            filters: vec![],
+            after: None,
+            limit: 100,
+        }
     }
 
     pub fn filter(mut self, f: Filter) -> Self {
@@ -179,17 +216,28 @@ impl Query {
 }
 
 fn parse<R: Record>(doc: &str) -> Result<R, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", R::TABLE.what())))
+    serde_json::from_str(doc)
+        .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", R::TABLE.what())))
 }
 
 /// One record by id.
 pub async fn get<R: Record>(store: &dyn Store, id: Uuid) -> Result<Option<R>, StoreError> {
-    store.get_doc(R::TABLE, id).await?.map(|d| parse(&d)).transpose()
+    store
+        .get_doc(R::TABLE, id)
+        .await?
+        .map(|d| parse(&d))
+        .transpose()
 }
 
 /// The one record whose column equals a value (e.g. an owner by name).
-pub async fn get_by<R: Record>(store: &dyn Store, column: &'static str, value: &str) -> Result<Option<R>, StoreError> {
-    let q = Query::new(R::TABLE).filter(Filter::Eq(column, Value::text(value))).limit(1);
+pub async fn get_by<R: Record>(
+    store: &dyn Store,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<R>, StoreError> {
+    let q = Query::new(R::TABLE)
+        .filter(Filter::Eq(column, Value::text(value)))
+        .limit(1);
     Ok(find::<R>(store, &q).await?.into_iter().next())
 }
 
@@ -220,7 +268,11 @@ impl Record for Owner {
         self.version
     }
     fn values(&self) -> Vec<Value> {
-        vec![Value::text(&self.name), Value::text(self.kind.as_str()), Value::Int(Some(i64::from(self.active)))]
+        vec![
+            Value::text(&self.name),
+            Value::text(self.kind.as_str()),
+            Value::Int(Some(i64::from(self.active))),
+        ]
     }
 }
 
@@ -233,7 +285,11 @@ impl Record for System {
         self.version
     }
     fn values(&self) -> Vec<Value> {
-        vec![Value::text(&self.name), Value::text(self.kind.as_str()), Value::opt_text(self.environment.as_ref())]
+        vec![
+            Value::text(&self.name),
+            Value::text(self.kind.as_str()),
+            Value::opt_text(self.environment.as_ref()),
+        ]
     }
 }
 
@@ -288,7 +344,10 @@ impl Record for Entitlement {
         self.version
     }
     fn values(&self) -> Vec<Value> {
-        vec![Value::text(self.identity_id.to_string()), Value::opt_text(self.system_id)]
+        vec![
+            Value::text(self.identity_id.to_string()),
+            Value::opt_text(self.system_id),
+        ]
     }
 }
 

@@ -71,7 +71,11 @@ pub mod sql {
         let cols = table.columns();
         let names = cols.join(", ");
         let params: Vec<String> = (1..=cols.len() + 3).map(&p).collect();
-        format!("INSERT INTO {} (id, version, {names}, doc) VALUES ({})", table.name(), params.join(", "))
+        format!(
+            "INSERT INTO {} (id, version, {names}, doc) VALUES ({})",
+            table.name(),
+            params.join(", ")
+        )
     }
 
     /// Parameters: version, each column, doc, then id and the expected version.
@@ -82,7 +86,13 @@ pub mod sql {
             sets.push(format!("{c} = {}", p(i + 2)));
         }
         sets.push(format!("doc = {}", p(cols.len() + 2)));
-        format!("UPDATE {} SET {} WHERE id = {} AND version = {}", table.name(), sets.join(", "), p(cols.len() + 3), p(cols.len() + 4))
+        format!(
+            "UPDATE {} SET {} WHERE id = {} AND version = {}",
+            table.name(),
+            sets.join(", "),
+            p(cols.len() + 3),
+            p(cols.len() + 4)
+        )
     }
 
     /// The query text and its parameters (the limit is last).
@@ -91,7 +101,9 @@ pub mod sql {
         let mut params = vec![];
         for f in &q.filters {
             match f {
-                Filter::Eq(col, Value::Text(None) | Value::Int(None)) => clauses.push(format!("{col} IS NULL")),
+                Filter::Eq(col, Value::Text(None) | Value::Int(None)) => {
+                    clauses.push(format!("{col} IS NULL"))
+                }
                 Filter::Eq(col, v) => {
                     params.push(v.clone());
                     clauses.push(format!("{col} = {}", p(params.len())));
@@ -110,12 +122,25 @@ pub mod sql {
             params.push(Value::text(after.to_string()));
             clauses.push(format!("id > {}", p(params.len())));
         }
-        let wh = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let wh = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
         params.push(Value::Int(Some(i64::from(q.limit))));
-        (format!("SELECT doc FROM {}{wh} ORDER BY id LIMIT {}", q.table.name(), p(params.len())), params)
+        (
+            format!(
+                "SELECT doc FROM {}{wh} ORDER BY id LIMIT {}",
+                q.table.name(),
+                p(params.len())
+            ),
+            params,
+        )
     }
 
     fn escape_like(s: &str) -> String {
-        s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
     }
 }

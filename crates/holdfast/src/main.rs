@@ -1,1 +1,129 @@
-fn main() {}
+//! `holdfast`: the one binary. The daemon (`serve`, `demo`) and the CLI that drives the API.
+//! Exit codes: 0 ok; 1 denied, not found, conflict or a failed verification; 2 usage or runtime error.
+
+mod bench;
+mod cli;
+mod commands;
+mod demo;
+mod output;
+mod serve;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use holdfast_client::{Client, ClientError};
+
+use crate::cli::{Cli, Command, Global, OperatorCmd};
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOLDFAST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn client(g: &Global) -> anyhow::Result<Client> {
+    let token = match (&g.token, &g.token_file) {
+        (Some(t), _) => Some(t.trim().to_string()),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read --token-file `{}`", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    let ca = match &g.ca_cert {
+        Some(p) => Some(
+            std::fs::read(p).with_context(|| format!("cannot read --ca-cert `{}`", p.display()))?,
+        ),
+        None => None,
+    };
+    Ok(Client::new(&g.addr, token, ca.as_deref())?)
+}
+
+/// Runs the command; `Ok(false)` means a clean "no" (exit 1).
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    let json = cli.global.json;
+    match cli.command {
+        Command::Serve(a) => serve::run(a).await.map(|()| true),
+        Command::Demo(a) => demo::run(a).await.map(|()| true),
+        Command::Bench(a) => bench::run(a).await.map(|()| true),
+        Command::Operator(OperatorCmd::Init) => commands::init(&client(&cli.global)?, json)
+            .await
+            .map(|()| true),
+        Command::Identity(c) => commands::identity(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Owner(c) => commands::owner(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::System(c) => commands::system(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Credential(c) => commands::credential(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Entitlement(c) => commands::entitlement(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Token(c) => commands::token(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Audit(c) => commands::audit(&client(&cli.global)?, json, c).await,
+    }
+}
+
+fn exit_code_for(err: &anyhow::Error) -> u8 {
+    match err
+        .downcast_ref::<ClientError>()
+        .and_then(ClientError::status)
+    {
+        Some(401 | 403 | 404 | 409) => 1,
+        _ => 2,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let daemon = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    init_logging(if daemon {
+        "info,tower_http=warn"
+    } else {
+        "warn"
+    });
+    let json = cli.global.json;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            let code = exit_code_for(&e);
+            if json {
+                let (c, field) = match e.downcast_ref::<ClientError>() {
+                    Some(ClientError::Api { error, .. }) => {
+                        (error.code.clone(), error.field.clone())
+                    }
+                    _ => ("error".to_string(), None),
+                };
+                let body = serde_json::json!({"error": {"code": c, "message": format!("{e:#}"), "field": field}});
+                eprintln!("{body}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The OpenAPI document served at `/v1/openapi.json`, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{audit, credentials, entitlements, identities, owners, sys, systems, tokens};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Holdfast API", description = "Control plane for non-human identities."),
+    paths(
+        sys::health, sys::init,
+        owners::create, owners::list, owners::show, owners::update,
+        systems::create, systems::list, systems::show,
+        identities::create, identities::list, identities::show, identities::update, identities::transition,
+        credentials::create, credentials::list, credentials::show, credentials::update, credentials::add_exposure,
+        entitlements::create, entitlements::list, entitlements::show, entitlements::delete,
+        tokens::create, tokens::list, tokens::revoke,
+        audit::list, audit::verify, audit::keys, audit::checkpoints,
+    ),
+    components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
+    modifiers(&Bearer),
+    security(("bearer" = []))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// `GET /v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,166 @@
+//! Shared server state and the per-request context every handler works through.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use holdfast_audit::{AuditEvent, Outcome, PublicKeyInfo};
+use holdfast_core::{ApiToken, Scope};
+use holdfast_store::{Change, Store};
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Where time comes from; tests may pin it.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The wall clock, to whole microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+            .unwrap_or(now)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// This node's audit public key, returned by init.
+    pub audit_key: PublicKeyInfo,
+}
+
+/// Who is calling: the token that authenticated the request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token: ApiToken,
+}
+
+impl Principal {
+    pub fn actor(&self) -> String {
+        format!("token:{} ({})", self.token.id, self.token.name)
+    }
+}
+
+/// Facts about the request that audit records carry.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub source: Option<String>,
+}
+
+/// Everything a handler needs: state, the caller, the request's metadata.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub state: AppState,
+    pub principal: Option<Principal>,
+    pub meta: RequestMeta,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Ctx {
+            state: state.clone(),
+            principal: parts.extensions.get::<Principal>().cloned(),
+            meta: request_meta(parts),
+        })
+    }
+}
+
+pub fn request_meta(parts: &Parts) -> RequestMeta {
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let source = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    RequestMeta { request_id, source }
+}
+
+/// The id given to each request, echoed in `x-request-id` and in audit records.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl Ctx {
+    pub fn now(&self) -> OffsetDateTime {
+        self.state.clock.now()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    fn actor(&self) -> String {
+        self.principal
+            .as_ref()
+            .map_or_else(|| "anonymous".to_string(), Principal::actor)
+    }
+
+    /// An audit event for this request.
+    pub fn event(
+        &self,
+        action: &str,
+        target: Option<String>,
+        outcome: Outcome,
+        detail: Json,
+    ) -> AuditEvent {
+        AuditEvent {
+            time: self.now(),
+            actor: self.actor(),
+            action: action.to_string(),
+            target,
+            outcome,
+            source: self.meta.source.clone(),
+            request_id: Some(self.meta.request_id.clone()),
+            detail,
+        }
+    }
+
+    /// Refuses (and audits the refusal) unless the caller's token grants `scope` for `action`.
+    pub async fn require(&self, scope: Scope, action: &str) -> ApiResult<&Principal> {
+        let Some(p) = &self.principal else {
+            return Err(ApiError::unauthenticated());
+        };
+        if p.token.allows(scope, self.now()) {
+            return Ok(p);
+        }
+        let detail =
+            serde_json::json!({"needed_scope": scope.as_str(), "reason": "insufficient scope"});
+        let ev = self.event(action, None, Outcome::Denied, detail);
+        if let Err(e) = self.state.store.apply(vec![], ev).await {
+            tracing::error!(error = %e, "could not audit a refused request");
+        }
+        Err(ApiError::forbidden(format!(
+            "this token lacks the `{}` scope needed for `{action}`",
+            scope.as_str()
+        )))
+    }
+
+    /// Commits `changes` with their audit record, in one transaction.
+    pub async fn commit(
+        &self,
+        changes: Vec<Change>,
+        action: &str,
+        target: Option<String>,
+        detail: Json,
+    ) -> ApiResult<u64> {
+        let ev = self.event(action, target, Outcome::Success, detail);
+        Ok(self.state.store.apply(changes, ev).await?)
+    }
+}

@@ -1,0 +1,210 @@
+//! Request bodies. Fields the server requires are still `Option` here, so that a missing one is
+//! reported by validation with its name and a reason rather than as a parse failure.
+
+use std::collections::BTreeMap;
+
+use holdfast_core::{
+    CredentialKind, CredentialState, IdentityKind, LifecycleState, OwnerKind, Scope, SystemKind,
+    Tier,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::present;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOwnerRequest {
+    /// Unique handle, e.g. `platform-team`.
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub kind: Option<OwnerKind>,
+    /// E-mail, chat channel or rota.
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOwnerRequest {
+    /// The version this update is based on.
+    pub version: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    pub contact: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSystemRequest {
+    pub name: Option<String>,
+    pub kind: Option<SystemKind>,
+    pub description: Option<String>,
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIdentityRequest {
+    pub kind: Option<IdentityKind>,
+    pub name: Option<String>,
+    /// Owner id or handle. Required.
+    pub owner: Option<String>,
+    /// Why the identity exists. Required.
+    pub purpose: Option<String>,
+    pub environment: Option<String>,
+    /// System ids or names.
+    #[serde(default)]
+    pub systems: Vec<String>,
+    pub tier: Option<Tier>,
+    pub tier_reason: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Defaults to `manual`.
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIdentityRequest {
+    /// The version this update is based on; a stale version gets 409.
+    pub version: Option<i64>,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub environment: Option<Option<String>>,
+    pub systems: Option<Vec<String>>,
+    pub tier: Option<Tier>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub tier_reason: Option<Option<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(
+        default,
+        deserialize_with = "present_time",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_time"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    /// Marks the identity as reviewed now.
+    #[serde(default)]
+    pub reviewed: bool,
+}
+
+fn present_time<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<OffsetDateTime>>, D::Error> {
+    time::serde::rfc3339::option::deserialize(d).map(Some)
+}
+
+fn ser_time<S: serde::Serializer>(
+    v: &Option<Option<OffsetDateTime>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    time::serde::rfc3339::option::serialize(&v.flatten(), s)
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The state to move to.
+    pub state: Option<LifecycleState>,
+    /// Why; required for suspension and offboarding.
+    pub reason: Option<String>,
+    /// The version this transition is based on; optional.
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCredentialRequest {
+    /// Id of the identity the credential belongs to.
+    pub identity: Option<String>,
+    pub kind: Option<CredentialKind>,
+    pub name: Option<String>,
+    /// Non-secret id at the provider (e.g. an AWS access key id).
+    pub external_id: Option<String>,
+    /// `sha256:` + 64 hex digits. Give this or `value`.
+    pub fingerprint: Option<String>,
+    /// The secret itself, only to compute its fingerprint; never stored, logged or returned.
+    pub value: Option<String>,
+    pub stored_in: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub issued_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCredentialRequest {
+    pub version: Option<i64>,
+    pub state: Option<CredentialState>,
+    pub stored_in: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    /// New fingerprint after a rotation.
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddExposureRequest {
+    /// Where the copy was found.
+    pub location: Option<String>,
+    /// What found it; defaults to `manual`.
+    pub source: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEntitlementRequest {
+    pub identity: Option<String>,
+    /// System id or name.
+    pub system: Option<String>,
+    pub resource: Option<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    pub granted_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<Scope>,
+    /// Lifetime in seconds; default 30 days, at most one year.
+    pub ttl_seconds: Option<u64>,
+}

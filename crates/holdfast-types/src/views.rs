@@ -1,0 +1,306 @@
+//! Response views of the inventory's records.
+
+use std::collections::BTreeMap;
+
+use holdfast_audit::{AuditEvent, PublicKeyInfo};
+use holdfast_core::{
+    ApiToken, Credential, CredentialKind, CredentialState, Entitlement, Exposure, Identity,
+    IdentityKind, LifecycleState, Owner, OwnerKind, Scope, System, SystemKind, Tier,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `GET /v1/sys/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub backend: String,
+    pub initialized: bool,
+}
+
+/// What `operator init` returns, once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InitResponse {
+    /// The first admin token. Shown only here; Holdfast keeps only its hash.
+    pub root_token: String,
+    pub root_token_id: Uuid,
+    /// The audit signing key of the node that ran init, to pin with `audit verify --public-key`.
+    pub audit_public_key: PublicKeyInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OwnerView {
+    pub id: Uuid,
+    pub version: i64,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub kind: OwnerKind,
+    pub contact: String,
+    pub active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Owner> for OwnerView {
+    fn from(o: Owner) -> Self {
+        Self {
+            id: o.id,
+            version: o.version,
+            name: o.name,
+            display_name: o.display_name,
+            kind: o.kind,
+            contact: o.contact,
+            active: o.active,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SystemView {
+    pub id: Uuid,
+    pub version: i64,
+    pub name: String,
+    pub kind: SystemKind,
+    pub description: Option<String>,
+    pub environment: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<System> for SystemView {
+    fn from(s: System) -> Self {
+        Self {
+            id: s.id,
+            version: s.version,
+            name: s.name,
+            kind: s.kind,
+            description: s.description,
+            environment: s.environment,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityView {
+    pub id: Uuid,
+    pub version: i64,
+    pub kind: IdentityKind,
+    pub name: String,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub purpose: Option<String>,
+    pub environment: Option<String>,
+    pub systems: Vec<Uuid>,
+    pub tier: Tier,
+    pub tier_reason: Option<String>,
+    pub state: LifecycleState,
+    pub state_reason: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_reviewed_at: Option<OffsetDateTime>,
+}
+
+impl From<Identity> for IdentityView {
+    fn from(i: Identity) -> Self {
+        Self {
+            id: i.id,
+            version: i.version,
+            kind: i.kind,
+            name: i.name,
+            source: i.source,
+            external_id: i.external_id,
+            owner_id: i.owner_id,
+            purpose: i.purpose,
+            environment: i.environment,
+            systems: i.systems,
+            tier: i.tier,
+            tier_reason: i.tier_reason,
+            state: i.state,
+            state_reason: i.state_reason,
+            labels: i.labels,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            expires_at: i.expires_at,
+            last_used_at: i.last_used_at,
+            last_rotated_at: i.last_rotated_at,
+            last_reviewed_at: i.last_reviewed_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialView {
+    pub id: Uuid,
+    pub version: i64,
+    pub identity_id: Uuid,
+    pub kind: CredentialKind,
+    pub name: String,
+    pub external_id: Option<String>,
+    /// `sha256:…` of the value; the value itself is never kept.
+    pub fingerprint: Option<String>,
+    pub state: CredentialState,
+    pub stored_in: Option<String>,
+    pub exposures: Vec<Exposure>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub issued_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_rotated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<Credential> for CredentialView {
+    fn from(c: Credential) -> Self {
+        Self {
+            id: c.id,
+            version: c.version,
+            identity_id: c.identity_id,
+            kind: c.kind,
+            name: c.name,
+            external_id: c.external_id,
+            fingerprint: c.fingerprint.map(|f| f.to_string()),
+            state: c.state,
+            stored_in: c.stored_in,
+            exposures: c.exposures,
+            created_at: c.created_at,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+            last_rotated_at: c.last_rotated_at,
+            last_used_at: c.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EntitlementView {
+    pub id: Uuid,
+    pub version: i64,
+    pub identity_id: Uuid,
+    pub system_id: Option<Uuid>,
+    pub resource: String,
+    pub actions: Vec<String>,
+    pub granted_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Entitlement> for EntitlementView {
+    fn from(e: Entitlement) -> Self {
+        Self {
+            id: e.id,
+            version: e.version,
+            identity_id: e.identity_id,
+            system_id: e.system_id,
+            resource: e.resource,
+            actions: e.actions,
+            granted_by: e.granted_by,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A token's metadata; never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            scopes: t.scopes,
+            created_by: t.created_by,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A newly created token: the secret is shown in this response only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: String,
+    pub info: TokenView,
+}
+
+/// One audit record with its parsed event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditRecordView {
+    pub seq: u64,
+    pub hash: String,
+    pub prev_hash: String,
+    pub event: AuditEvent,
+}
+
+/// A page of results; pass `next` as `after` to get the following page.
+macro_rules! page {
+    ($name:ident, $item:ty) => {
+        #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Cursor for the next page, absent on the last one.
+            pub next: Option<String>,
+        }
+    };
+}
+
+page!(OwnerPage, OwnerView);
+page!(SystemPage, SystemView);
+page!(IdentityPage, IdentityView);
+page!(CredentialPage, CredentialView);
+page!(EntitlementPage, EntitlementView);
+page!(TokenPage, TokenView);
+page!(AuditPage, AuditRecordView);

@@ -1,0 +1,440 @@
+//! The command line: nouns as subcommands, `--json` everywhere, flags over `HOLDFAST_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "holdfast",
+    version,
+    about = "Control plane for non-human identities",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Server address.
+    #[arg(
+        long,
+        global = true,
+        env = "HOLDFAST_ADDR",
+        default_value = "http://127.0.0.1:8200"
+    )]
+    pub addr: String,
+    /// API token (prefer --token-file or HOLDFAST_TOKEN so it stays out of shell history).
+    #[arg(long, global = true, env = "HOLDFAST_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the API token.
+    #[arg(long, global = true, env = "HOLDFAST_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificate to trust for the server's TLS certificate.
+    #[arg(long, global = true, env = "HOLDFAST_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the control plane.
+    Serve(ServeArgs),
+    /// Start a server with a sample estate on the embedded store and show what to try.
+    Demo(DemoArgs),
+    /// Operate the server: initialise it.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+    /// Non-human identities.
+    #[command(subcommand)]
+    Identity(IdentityCmd),
+    /// Owners: the people and teams accountable for identities.
+    #[command(subcommand)]
+    Owner(OwnerCmd),
+    /// Systems identities act on.
+    #[command(subcommand)]
+    System(SystemCmd),
+    /// Credentials of identities (kept as fingerprints).
+    #[command(subcommand)]
+    Credential(CredentialCmd),
+    /// What identities may do.
+    #[command(subcommand)]
+    Entitlement(EntitlementCmd),
+    /// Holdfast's own API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Measure identity create and list throughput through the HTTP API, audit on.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Data directory: the SQLite database and this node's audit signing key.
+    #[arg(long, env = "HOLDFAST_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8200).
+    #[arg(long, env = "HOLDFAST_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Use PostgreSQL instead of the embedded store: postgres://user@host:port/db.
+    #[arg(long, env = "HOLDFAST_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, env = "HOLDFAST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "HOLDFAST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (when a proxy in front terminates TLS).
+    #[arg(long, env = "HOLDFAST_INSECURE_HTTP")]
+    pub insecure_http: bool,
+    /// TOML configuration file; flags and HOLDFAST_* variables override it.
+    #[arg(long, env = "HOLDFAST_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory for the demo (wiped and recreated).
+    #[arg(long, default_value = ".holdfast-demo")]
+    pub data: PathBuf,
+    /// Address to listen on; a free port is used if it is taken.
+    #[arg(long, default_value = "127.0.0.1:8200")]
+    pub listen: SocketAddr,
+    /// Load the estate, print what to try, and exit instead of serving.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCmd {
+    /// Initialise a fresh server: prints the root token once.
+    Init,
+}
+
+#[derive(Debug, Args)]
+pub struct Page {
+    /// Items per page.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Continue after this id (the `next` of the previous page).
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Fetch every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCmd {
+    /// Register an identity.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// service_account, api_key, access_key, token, certificate, ssh_key, workload, ci_job, ai_agent, bot, oauth_app
+        #[arg(long)]
+        kind: String,
+        /// Owner id or handle.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+        #[arg(long)]
+        environment: Option<String>,
+        /// System id or name; repeat for several.
+        #[arg(long = "system")]
+        systems: Vec<String>,
+        /// standard, management_plane, break_glass
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        tier_reason: Option<String>,
+        /// RFC 3339 time.
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        /// key=value; repeat for several.
+        #[arg(long = "label")]
+        labels: Vec<String>,
+    },
+    /// List identities.
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        environment: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        system: Option<String>,
+        /// Name contains.
+        #[arg(long)]
+        q: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Show one identity.
+    Show { id: String },
+    /// Change an identity (send the version you read with --version).
+    Update {
+        id: String,
+        #[arg(long)]
+        version: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+        #[arg(long)]
+        environment: Option<String>,
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        tier_reason: Option<String>,
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Record an owner review now.
+        #[arg(long)]
+        reviewed: bool,
+    },
+    /// Suspend an identity.
+    Suspend {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resume a suspended identity.
+    Resume {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Start offboarding an identity.
+    Offboard {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Move an identity to any lifecycle state the rules allow.
+    Transition {
+        id: String,
+        /// active, suspended, offboarding, offboarded
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+        /// person or team
+        #[arg(long, default_value = "team")]
+        kind: String,
+        #[arg(long)]
+        contact: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        q: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    Show {
+        owner: String,
+    },
+    /// Mark an owner as departed, or change contact.
+    Update {
+        owner: String,
+        #[arg(long)]
+        version: i64,
+        #[arg(long)]
+        contact: Option<String>,
+        #[arg(long)]
+        active: Option<bool>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        environment: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    Show {
+        system: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCmd {
+    Create {
+        /// Identity id.
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        external_id: Option<String>,
+        /// sha256:… fingerprint of the value.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// Read the secret value from stdin to fingerprint it (it is not stored).
+        #[arg(long)]
+        value_stdin: bool,
+        #[arg(long)]
+        stored_in: Option<String>,
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        fingerprint: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    Show {
+        id: String,
+    },
+    /// Record where a copy of the credential was found.
+    AddExposure {
+        id: String,
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        detail: Option<String>,
+    },
+    /// Mark a credential revoked.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        version: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntitlementCmd {
+    Create {
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long)]
+        resource: String,
+        /// Repeat for several.
+        #[arg(long = "action", required = true)]
+        actions: Vec<String>,
+        #[arg(long)]
+        granted_by: String,
+    },
+    List {
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        system: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token; it is shown once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// read, write or admin; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Lifetime, e.g. 3600s, 90m, 12h, 30d.
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    List {
+        #[command(flatten)]
+        page: Page,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the whole chain and every signature; exit 1 naming the first tampered record.
+    Verify {
+        /// Trust only these hex Ed25519 public keys (from `operator init` or `audit keys`).
+        #[arg(long = "public-key")]
+        public_keys: Vec<String>,
+    },
+    /// The newest records.
+    Tail {
+        #[arg(long, short = 'n', default_value_t = 20)]
+        lines: u32,
+    },
+    /// Public keys that sign the log.
+    Keys,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Identities to create.
+    #[arg(long, default_value_t = 2000)]
+    pub count: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Benchmark against PostgreSQL instead of a fresh embedded store.
+    #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL")]
+    pub database_url: Option<String>,
+}

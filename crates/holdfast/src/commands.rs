@@ -1,0 +1,562 @@
+//! The CLI commands that drive the API through `holdfast-client`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use holdfast_client::{Client, Params};
+use holdfast_types::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::cli::*;
+use crate::output::{record, table};
+
+/// A parsed enum option, with the flag's name in the error.
+fn parse_opt<T: DeserializeOwned>(flag: &str, v: Option<&str>) -> anyhow::Result<Option<T>> {
+    v.map(|s| {
+        serde_json::from_value::<T>(serde_json::Value::String(s.to_string()))
+            .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+    })
+    .transpose()
+}
+
+fn parse_time(flag: &str, v: Option<&str>) -> anyhow::Result<Option<OffsetDateTime>> {
+    v.map(|s| {
+        OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+            anyhow::anyhow!("--{flag}: `{s}` is not an RFC 3339 time like 2027-01-31T00:00:00Z")
+        })
+    })
+    .transpose()
+}
+
+fn parse_labels(labels: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => bail!("--label: `{l}` is not key=value"),
+        })
+        .collect()
+}
+
+/// Parses `3600`, `3600s`, `90m`, `12h`, `30d` into seconds.
+pub fn parse_ttl(s: &str) -> anyhow::Result<u64> {
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1),
+        Some('m') => (&s[..s.len() - 1], 60),
+        Some('h') => (&s[..s.len() - 1], 3600),
+        Some('d') => (&s[..s.len() - 1], 86400),
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| {
+        anyhow::anyhow!("--ttl: `{s}` is not a duration like 3600s, 90m, 12h or 30d")
+    })?;
+    n.checked_mul(mult)
+        .ok_or_else(|| anyhow::anyhow!("--ttl: `{s}` is too long"))
+}
+
+/// Fetches one page, or every page with `--all`.
+async fn pages<T, F, Fut>(page: &Page, fetch: F) -> anyhow::Result<(Vec<T>, Option<String>)>
+where
+    F: Fn(Option<String>, Option<u32>) -> Fut,
+    Fut: std::future::Future<Output = holdfast_client::Result<(Vec<T>, Option<String>)>>,
+{
+    let (mut items, mut next) = fetch(page.after.clone(), page.limit).await?;
+    while page.all && next.is_some() {
+        let (more, n) = fetch(next.clone(), page.limit.or(Some(500))).await?;
+        items.extend(more);
+        next = n;
+    }
+    Ok((items, next))
+}
+
+fn params<'a>(
+    pairs: &[(&'a str, Option<&str>)],
+    after: Option<String>,
+    limit: Option<u32>,
+) -> Params<'a> {
+    let mut p: Params<'a> = pairs
+        .iter()
+        .map(|(k, v)| (*k, v.map(str::to_string)))
+        .collect();
+    p.push(("after", after));
+    p.push(("limit", limit.map(|l| l.to_string())));
+    p
+}
+
+fn show<T: Serialize>(json: bool, v: &T) -> anyhow::Result<()> {
+    record(json, v)
+}
+
+const IDENTITY_COLS: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "state",
+    "tier",
+    "environment",
+    "source",
+];
+
+pub async fn identity(c: &Client, json: bool, cmd: IdentityCmd) -> anyhow::Result<()> {
+    match cmd {
+        IdentityCmd::Create {
+            name,
+            kind,
+            owner,
+            purpose,
+            environment,
+            systems,
+            tier,
+            tier_reason,
+            expires_at,
+            source,
+            external_id,
+            labels,
+        } => {
+            let req = CreateIdentityRequest {
+                kind: parse_opt("kind", Some(&kind))?,
+                name: Some(name),
+                owner,
+                purpose,
+                environment,
+                systems,
+                tier: parse_opt("tier", tier.as_deref())?,
+                tier_reason,
+                labels: parse_labels(&labels)?,
+                expires_at: parse_time("expires-at", expires_at.as_deref())?,
+                source,
+                external_id,
+            };
+            show(json, &c.create_identity(&req).await?)
+        }
+        IdentityCmd::List {
+            kind,
+            owner,
+            state,
+            tier,
+            environment,
+            source,
+            system,
+            q,
+            page,
+        } => {
+            let filters = [
+                ("kind", kind.as_deref()),
+                ("owner", owner.as_deref()),
+                ("state", state.as_deref()),
+                ("tier", tier.as_deref()),
+                ("environment", environment.as_deref()),
+                ("source", source.as_deref()),
+                ("system", system.as_deref()),
+                ("q", q.as_deref()),
+            ];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_identities(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(json, &items, next.as_deref(), IDENTITY_COLS)
+        }
+        IdentityCmd::Show { id } => show(json, &c.identity(&id).await?),
+        IdentityCmd::Update {
+            id,
+            version,
+            name,
+            owner,
+            purpose,
+            environment,
+            tier,
+            tier_reason,
+            expires_at,
+            reviewed,
+        } => {
+            let req = UpdateIdentityRequest {
+                version: Some(version),
+                name,
+                owner,
+                purpose,
+                environment: environment.map(Some),
+                systems: None,
+                tier: parse_opt("tier", tier.as_deref())?,
+                tier_reason: tier_reason.map(Some),
+                labels: None,
+                expires_at: parse_time("expires-at", expires_at.as_deref())?.map(Some),
+                reviewed,
+            };
+            show(json, &c.update_identity(&id, &req).await?)
+        }
+        IdentityCmd::Suspend { id, reason } => {
+            transition(c, json, &id, "suspended", Some(reason)).await
+        }
+        IdentityCmd::Resume { id, reason } => transition(c, json, &id, "active", reason).await,
+        IdentityCmd::Offboard { id, reason } => {
+            transition(c, json, &id, "offboarding", Some(reason)).await
+        }
+        IdentityCmd::Transition { id, to, reason } => transition(c, json, &id, &to, reason).await,
+    }
+}
+
+async fn transition(
+    c: &Client,
+    json: bool,
+    id: &str,
+    to: &str,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let req = TransitionRequest {
+        state: parse_opt("to", Some(to))?,
+        reason,
+        version: None,
+    };
+    show(json, &c.transition(id, &req).await?)
+}
+
+pub async fn owner(c: &Client, json: bool, cmd: OwnerCmd) -> anyhow::Result<()> {
+    match cmd {
+        OwnerCmd::Create {
+            name,
+            kind,
+            contact,
+            display_name,
+        } => {
+            let req = CreateOwnerRequest {
+                name: Some(name),
+                display_name,
+                kind: parse_opt("kind", Some(&kind))?,
+                contact: Some(contact),
+            };
+            show(json, &c.create_owner(&req).await?)
+        }
+        OwnerCmd::List { q, page } => {
+            let filters = [("q", q.as_deref())];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_owners(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "name", "kind", "contact", "active"],
+            )
+        }
+        OwnerCmd::Show { owner } => show(json, &c.owner(&owner).await?),
+        OwnerCmd::Update {
+            owner,
+            version,
+            contact,
+            active,
+        } => {
+            let req = UpdateOwnerRequest {
+                version: Some(version),
+                display_name: None,
+                contact,
+                active,
+            };
+            show(json, &c.update_owner(&owner, &req).await?)
+        }
+    }
+}
+
+pub async fn system(c: &Client, json: bool, cmd: SystemCmd) -> anyhow::Result<()> {
+    match cmd {
+        SystemCmd::Create {
+            name,
+            kind,
+            description,
+            environment,
+        } => {
+            let req = CreateSystemRequest {
+                name: Some(name),
+                kind: parse_opt("kind", Some(&kind))?,
+                description,
+                environment,
+            };
+            show(json, &c.create_system(&req).await?)
+        }
+        SystemCmd::List { kind, page } => {
+            let filters = [("kind", kind.as_deref())];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_systems(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "name", "kind", "environment"],
+            )
+        }
+        SystemCmd::Show { system } => show(json, &c.system(&system).await?),
+    }
+}
+
+pub async fn credential(c: &Client, json: bool, cmd: CredentialCmd) -> anyhow::Result<()> {
+    match cmd {
+        CredentialCmd::Create {
+            identity,
+            kind,
+            name,
+            external_id,
+            fingerprint,
+            value_stdin,
+            stored_in,
+            expires_at,
+        } => {
+            let value = if value_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the secret value from stdin")?;
+                Some(s.trim_end_matches(['\n', '\r']).to_string())
+            } else {
+                None
+            };
+            let req = CreateCredentialRequest {
+                identity: Some(identity),
+                kind: parse_opt("kind", Some(&kind))?,
+                name: Some(name),
+                external_id,
+                fingerprint,
+                value,
+                stored_in,
+                issued_at: None,
+                expires_at: parse_time("expires-at", expires_at.as_deref())?,
+                last_rotated_at: None,
+            };
+            show(json, &c.create_credential(&req).await?)
+        }
+        CredentialCmd::List {
+            identity,
+            fingerprint,
+            page,
+        } => {
+            let filters = [
+                ("identity", identity.as_deref()),
+                ("fingerprint", fingerprint.as_deref()),
+            ];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_credentials(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "name", "kind", "state", "identity_id", "fingerprint"],
+            )
+        }
+        CredentialCmd::Show { id } => show(json, &c.credential(&id).await?),
+        CredentialCmd::AddExposure {
+            id,
+            location,
+            source,
+            detail,
+        } => {
+            let req = AddExposureRequest {
+                location: Some(location),
+                source,
+                detail,
+            };
+            show(json, &c.add_exposure(&id, &req).await?)
+        }
+        CredentialCmd::Revoke { id, version } => {
+            let req = UpdateCredentialRequest {
+                version: Some(version),
+                state: Some(holdfast_core::CredentialState::Revoked),
+                ..Default::default()
+            };
+            show(json, &c.update_credential(&id, &req).await?)
+        }
+    }
+}
+
+pub async fn entitlement(c: &Client, json: bool, cmd: EntitlementCmd) -> anyhow::Result<()> {
+    match cmd {
+        EntitlementCmd::Create {
+            identity,
+            system,
+            resource,
+            actions,
+            granted_by,
+        } => {
+            let req = CreateEntitlementRequest {
+                identity: Some(identity),
+                system,
+                resource: Some(resource),
+                actions,
+                granted_by: Some(granted_by),
+            };
+            show(json, &c.create_entitlement(&req).await?)
+        }
+        EntitlementCmd::List {
+            identity,
+            system,
+            page,
+        } => {
+            let filters = [
+                ("identity", identity.as_deref()),
+                ("system", system.as_deref()),
+            ];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_entitlements(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "identity_id", "resource", "actions", "granted_by"],
+            )
+        }
+        EntitlementCmd::Show { id } => show(json, &c.entitlement(&id).await?),
+        EntitlementCmd::Delete { id, version } => {
+            c.delete_entitlement(&id, version).await?;
+            if json {
+                println!("{}", serde_json::json!({"deleted": id}));
+            } else {
+                println!("entitlement {id} deleted");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> {
+    match cmd {
+        TokenCmd::Create { name, scopes, ttl } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    s.parse::<holdfast_core::Scope>()
+                        .map_err(|e| anyhow::anyhow!("--scope: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let req = CreateTokenRequest {
+                name: Some(name),
+                scopes,
+                ttl_seconds: ttl.as_deref().map(parse_ttl).transpose()?,
+            };
+            let created = c.create_token(&req).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+            } else {
+                println!(
+                    "token {} ({}) created; it is shown only now:\n\n  {}\n",
+                    created.info.id, created.info.name, created.token
+                );
+            }
+            Ok(())
+        }
+        TokenCmd::List { page } => {
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_tokens(params(&[], after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "name", "scopes", "expires_at", "revoked_at"],
+            )
+        }
+        TokenCmd::Revoke { id } => {
+            let id =
+                Uuid::try_parse(&id).map_err(|_| anyhow::anyhow!("`{id}` is not a token id"))?;
+            show(json, &c.revoke_token(id).await?)
+        }
+    }
+}
+
+/// Returns whether the log verified.
+pub async fn audit(c: &Client, json: bool, cmd: AuditCmd) -> anyhow::Result<bool> {
+    match cmd {
+        AuditCmd::Verify { public_keys } => {
+            let keys = (!public_keys.is_empty()).then(|| public_keys.join(","));
+            let report = c.audit_verify(keys).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if let Some(p) = &report.problem {
+                println!(
+                    "audit log FAILED verification at record {}: {}",
+                    p.seq, p.message
+                );
+                println!("(checked {} records before it)", report.records_checked);
+            } else {
+                println!(
+                    "audit log verified: {} records, {} signed checkpoints, head {} at record {}",
+                    report.records_checked,
+                    report.checkpoints_verified,
+                    report.head_hash,
+                    report.last_seq
+                );
+            }
+            Ok(report.ok)
+        }
+        AuditCmd::Tail { lines } => {
+            let page = c.audit(None, Some(lines.clamp(1, 1000))).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                for r in page.items {
+                    let e = r.event;
+                    let when = e.time.format(&Rfc3339).unwrap_or_default();
+                    let outcome = serde_json::to_value(e.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    println!(
+                        "{:>6}  {when}  {outcome:7}  {:28}  {}  {}",
+                        r.seq,
+                        e.action,
+                        e.target.unwrap_or_else(|| "-".into()),
+                        e.actor
+                    );
+                }
+            }
+            Ok(true)
+        }
+        AuditCmd::Keys => {
+            let keys = c.audit_keys().await?;
+            table(json, &keys, None, &["key_id", "public_key"])?;
+            Ok(true)
+        }
+    }
+}
+
+pub async fn init(c: &Client, json: bool) -> anyhow::Result<()> {
+    let r = c.init().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("Holdfast initialised.\n");
+        println!(
+            "Root token (shown only now; Holdfast keeps only its hash):\n\n  {}\n",
+            r.root_token
+        );
+        println!(
+            "Audit signing key {} (pin it with `holdfast audit verify --public-key`):\n\n  {}\n",
+            r.audit_public_key.key_id, r.audit_public_key.public_key
+        );
+        println!(
+            "Create scoped tokens with `holdfast token create` and keep the root token offline."
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! `holdfast demo`: a server on a fresh embedded store, initialised, with a sample estate loaded
+//! through the API, and a short guide to what to try.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use holdfast_client::Client;
+use holdfast_core::{CredentialKind, IdentityKind, Tier};
+use holdfast_types::*;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::cli::DemoArgs;
+use crate::serve::{Settings, shutdown_signal, start};
+
+const ESTATE: &str = include_str!("../fixtures/demo-estate.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Estate {
+    owners: Vec<CreateOwnerRequest>,
+    systems: Vec<CreateSystemRequest>,
+    identities: Vec<DemoIdentity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoIdentity {
+    kind: IdentityKind,
+    name: String,
+    owner: String,
+    purpose: String,
+    environment: Option<String>,
+    #[serde(default)]
+    systems: Vec<String>,
+    tier: Option<Tier>,
+    tier_reason: Option<String>,
+    source: Option<String>,
+    external_id: Option<String>,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    credentials: Vec<DemoCredential>,
+    #[serde(default)]
+    entitlements: Vec<CreateEntitlementRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoCredential {
+    kind: CredentialKind,
+    name: String,
+    external_id: Option<String>,
+    value: Option<String>,
+    stored_in: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    issued_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    exposures: Vec<AddExposureRequest>,
+}
+
+/// What was loaded.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub owners: usize,
+    pub systems: usize,
+    pub identities: usize,
+    pub credentials: usize,
+    pub entitlements: usize,
+}
+
+/// Loads the bundled estate through the API.
+pub async fn load_estate(c: &Client) -> anyhow::Result<Loaded> {
+    let estate: Estate =
+        serde_json::from_str(ESTATE).context("the bundled demo estate is malformed")?;
+    let mut n = Loaded::default();
+    for o in &estate.owners {
+        c.create_owner(o).await?;
+        n.owners += 1;
+    }
+    for s in &estate.systems {
+        c.create_system(s).await?;
+        n.systems += 1;
+    }
+    for d in estate.identities {
+        let req = CreateIdentityRequest {
+            kind: Some(d.kind),
+            name: Some(d.name.clone()),
+            owner: Some(d.owner),
+            purpose: Some(d.purpose),
+            environment: d.environment,
+            systems: d.systems,
+            tier: d.tier,
+            tier_reason: d.tier_reason,
+            labels: d.labels,
+            expires_at: d.expires_at,
+            source: d.source,
+            external_id: d.external_id,
+        };
+        let identity = c
+            .create_identity(&req)
+            .await
+            .with_context(|| format!("demo identity `{}`", d.name))?;
+        n.identities += 1;
+        for cr in d.credentials {
+            let req = CreateCredentialRequest {
+                identity: Some(identity.id.to_string()),
+                kind: Some(cr.kind),
+                name: Some(cr.name),
+                external_id: cr.external_id,
+                fingerprint: None,
+                value: cr.value,
+                stored_in: cr.stored_in,
+                issued_at: cr.issued_at,
+                expires_at: cr.expires_at,
+                last_rotated_at: None,
+            };
+            let cred = c.create_credential(&req).await?;
+            for x in &cr.exposures {
+                c.add_exposure(&cred.id.to_string(), x).await?;
+            }
+            n.credentials += 1;
+        }
+        for mut e in d.entitlements {
+            e.identity = Some(identity.id.to_string());
+            c.create_entitlement(&e).await?;
+            n.entitlements += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// `holdfast demo`.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if args.data.exists() {
+        std::fs::remove_dir_all(&args.data).with_context(|| {
+            format!("cannot clear the demo directory `{}`", args.data.display())
+        })?;
+    }
+    let mut settings = Settings {
+        data: args.data.clone(),
+        listen: args.listen,
+        database_url: None,
+        tls: None,
+        insecure_http: false,
+    };
+    let running = match start(&settings).await {
+        Ok(r) => r,
+        Err(e) if e.chain().any(|c| c.to_string().contains("cannot listen")) => {
+            settings.listen = SocketAddr::new(args.listen.ip(), 0);
+            start(&settings).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let anon = Client::new(&running.url, None, None)?;
+    let init = anon.init().await.context("initialising the demo server")?;
+    let client = anon.with_token(Some(init.root_token.clone()));
+    let loaded = load_estate(&client).await?;
+    let url = &running.url;
+    let token = &init.root_token;
+    println!(
+        r#"Holdfast demo is running.
+
+  API          {url}/v1   (OpenAPI: {url}/v1/openapi.json)
+  Store        embedded SQLite in {data}
+  Root token   {token}
+
+Loaded {o} owners, {s} systems, {i} identities, {c} credentials and {e} entitlements.
+
+Try, in another terminal:
+
+  export HOLDFAST_ADDR={url} HOLDFAST_TOKEN={token}
+  holdfast identity list
+  holdfast identity list --tier management_plane
+  holdfast identity list --owner payments-team --json
+  holdfast credential list
+  holdfast owner list
+  holdfast audit tail
+  holdfast audit verify
+
+(From a checkout, `cargo run -q -p holdfast --` stands in for `holdfast`.)
+Press Ctrl-C to stop.
+"#,
+        data = args.data.display(),
+        o = loaded.owners,
+        s = loaded.systems,
+        i = loaded.identities,
+        c = loaded.credentials,
+        e = loaded.entitlements,
+    );
+    if args.no_wait {
+        return running.stop().await;
+    }
+    shutdown_signal().await;
+    running.stop().await
+}

@@ -1,0 +1,259 @@
+//! `holdfast serve`: layered settings (flags, then `HOLDFAST_*`, then a TOML file), the node's audit
+//! signing key, the chosen store backend, and the server's lifetime.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use holdfast_audit::Signer;
+use holdfast_server::{AppState, ListenOptions, SystemClock};
+use holdfast_store::Store;
+use serde::Deserialize;
+use tokio::sync::oneshot;
+
+use crate::cli::ServeArgs;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
+const KEY_FILE: &str = "audit-signing.key";
+const DB_FILE: &str = "holdfast.db";
+
+/// The TOML configuration file. Unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    /// A file holding the database URL, so a password stays out of the config.
+    database_url_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure_http: Option<bool>,
+}
+
+/// Final settings for one server.
+#[derive(Clone)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub database_url: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub insecure_http: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("data", &self.data)
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("tls", &self.tls)
+            .field("insecure_http", &self.insecure_http)
+            .finish()
+    }
+}
+
+/// Merges flags/environment (already merged by clap) over the config file over defaults.
+pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config file `{}`", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("the config file `{}` is invalid", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let database_url = match (args.database_url, file.database_url, file.database_url_file) {
+        (Some(u), _, _) | (None, Some(u), _) => Some(u),
+        (None, None, Some(p)) => Some(
+            std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read `database_url_file` `{}`", p.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None, None) => None,
+    };
+    if let Some(u) = &database_url
+        && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    {
+        bail!("`--database-url` must start with postgres:// or postgresql://");
+    }
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => bail!("`--tls-cert` and `--tls-key` go together: give both or neither"),
+    };
+    let default_listen: SocketAddr = DEFAULT_LISTEN.parse().context("default listen address")?;
+    Ok(Settings {
+        data: args
+            .data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("holdfast-data")),
+        listen: args.listen.or(file.listen).unwrap_or(default_listen),
+        database_url,
+        tls,
+        insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
+    })
+}
+
+/// Loads this node's audit signing key from the data directory, creating it (mode 0600) if absent.
+pub fn load_signer(data: &Path) -> anyhow::Result<Signer> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data directory `{}`", data.display()))?;
+    let path = data.join(KEY_FILE);
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        return Signer::from_hex_seed(&text)
+            .with_context(|| format!("`{}` is damaged", path.display()));
+    }
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut())
+        .map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    let signer = Signer::from_seed(&seed);
+    write_private(&path, signer.to_hex_seed().as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(signer)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Opens the configured store.
+pub async fn open_store(
+    settings: &Settings,
+    signer: Arc<Signer>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    match &settings.database_url {
+        Some(url) => Ok(Arc::new(
+            holdfast_store_postgres::PostgresStore::connect(url, signer)
+                .await
+                .context("cannot open the PostgreSQL store")?,
+        )),
+        None => {
+            let path = settings.data.join(DB_FILE);
+            let store = tokio::task::spawn_blocking(move || {
+                holdfast_store_sqlite::SqliteStore::open(&path, signer)
+            })
+            .await?
+            .context("cannot open the embedded store")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A server running in this process.
+#[derive(Debug)]
+pub struct Running {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), holdfast_server::ServeError>>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await?.map_err(Into::into)
+    }
+}
+
+/// Opens the store, binds, and starts serving in the background.
+pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
+    let opts = ListenOptions {
+        addr: settings.listen,
+        tls: settings.tls.clone(),
+        insecure_http: settings.insecure_http,
+    };
+    holdfast_server::check_listen(&opts)?;
+    let signer = Arc::new(load_signer(&settings.data)?);
+    let audit_key = signer.public_info();
+    let store = open_store(settings, signer).await?;
+    let listener = holdfast_server::bind(&opts)?;
+    let addr = listener.local_addr()?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let app = holdfast_server::router(AppState {
+        store,
+        clock: Arc::new(SystemClock),
+        audit_key,
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = rx.await;
+    };
+    let task = tokio::spawn(holdfast_server::serve(
+        listener,
+        app,
+        settings.tls.clone(),
+        shutdown,
+    ));
+    Ok(Running {
+        url: format!("{scheme}://{addr}"),
+        stop: Some(tx),
+        task,
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `holdfast serve`.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = settings(args)?;
+    let running = start(&settings).await?;
+    let backend = if settings.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    tracing::info!(url = %running.url, backend, data = %settings.data.display(), "holdfast is serving");
+    // One line on stdout that scripts and tests can wait for.
+    println!("holdfast listening on {}", running.url);
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining in-flight requests");
+    running.stop().await
+}
