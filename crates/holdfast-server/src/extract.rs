@@ -16,6 +16,10 @@ fn field_of(message: &str, path: &str) -> Option<String> {
         if let Some(rest) = message.split(marker).nth(1)
             && let Some(name) = rest.split('`').next()
         {
+            // For an unknown field the path already ends with it; for a missing one it is the parent.
+            if path == name || path.ends_with(&format!(".{name}")) {
+                return Some(path.to_string());
+            }
             let prefix = if path.is_empty() || path == "." {
                 String::new()
             } else {

@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "holdfast",
     version,
-    about = "Control plane for non-human identities",
-    propagate_version = true
+    about = "Control plane for non-human identities"
 )]
 pub struct Cli {
     #[command(flatten)]

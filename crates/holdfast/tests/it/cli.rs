@@ -1,0 +1,241 @@
+//! The CLI as an operator uses it: output, `--json`, exit codes, and error messages.
+
+use serde_json::Value;
+
+use crate::common::{Server, cli, stderr, stdout};
+
+#[tokio::test]
+async fn cli_round_trip_json_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let out = cli(&s.url, None, &["operator", "init", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let init: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let token = init["root_token"].as_str().unwrap().to_string();
+    assert!(init["audit_public_key"]["public_key"].is_string());
+    let t = Some(token.as_str());
+
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "owner",
+            "create",
+            "--name",
+            "platform",
+            "--contact",
+            "#platform",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "system",
+            "create",
+            "--name",
+            "aws-prod",
+            "--kind",
+            "aws_account",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "identity",
+            "create",
+            "--name",
+            "deployer",
+            "--kind",
+            "ci_job",
+            "--owner",
+            "platform",
+            "--purpose",
+            "deploys",
+            "--system",
+            "aws-prod",
+            "--tier",
+            "management_plane",
+            "--tier-reason",
+            "can change IAM",
+            "--label",
+            "repo=acme/infra",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(id["tier"], "management_plane");
+    assert_eq!(id["labels"]["repo"], "acme/infra");
+    let idv = id["id"].as_str().unwrap().to_string();
+
+    let out = cli(
+        &s.url,
+        t,
+        &["identity", "list", "--tier", "management_plane", "--json"],
+    );
+    let list: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let out = cli(&s.url, t, &["identity", "list"]);
+    assert!(
+        stdout(&out).lines().next().unwrap().starts_with("ID"),
+        "human table has a header"
+    );
+    assert!(stdout(&out).contains("deployer"));
+
+    // Usage / input errors → 2, naming the argument or field.
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "identity",
+            "create",
+            "--name",
+            "x",
+            "--kind",
+            "ci_job",
+            "--purpose",
+            "p",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`owner`"), "{}", stderr(&out));
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "identity",
+            "create",
+            "--name",
+            "x",
+            "--kind",
+            "rocket",
+            "--owner",
+            "platform",
+            "--purpose",
+            "p",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--kind"), "{}", stderr(&out));
+    let out = cli(&s.url, t, &["identity", "list", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Not found, denied and stale → 1.
+    let out = cli(
+        &s.url,
+        t,
+        &["identity", "show", &uuid::Uuid::now_v7().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = cli(&s.url, None, &["identity", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = cli(&s.url, Some("hf_nope"), &["identity", "list", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err: Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(err["error"]["code"], "unauthenticated");
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "identity",
+            "update",
+            &idv,
+            "--version",
+            "7",
+            "--purpose",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("version 1") && stderr(&out).contains("version 7"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = cli(
+        &s.url,
+        t,
+        &["identity", "suspend", &idv, "--reason", "incident"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("suspended"));
+
+    // Tokens: created once with the secret, then revoked and refused.
+    let out = cli(
+        &s.url,
+        t,
+        &[
+            "token", "create", "--name", "ci", "--scope", "read", "--ttl", "1h", "--json",
+        ],
+    );
+    let created: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ci = created["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        cli(&s.url, Some(&ci), &["identity", "list"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        cli(
+            &s.url,
+            Some(&ci),
+            &["owner", "create", "--name", "n", "--contact", "c"]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    let out = cli(
+        &s.url,
+        t,
+        &["token", "revoke", created["info"]["id"].as_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        cli(&s.url, Some(&ci), &["identity", "list"]).status.code(),
+        Some(1)
+    );
+
+    let out = cli(&s.url, t, &["audit", "tail", "-n", "3"]);
+    assert_eq!(stdout(&out).lines().count(), 3);
+    assert!(stdout(&out).contains("auth.denied"));
+    let out = cli(&s.url, t, &["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rep: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rep["ok"], true);
+
+    let out = cli("http://127.0.0.1:9", t, &["identity", "list"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unreachable server is a runtime error"
+    );
+    assert!(stderr(&out).contains("could not reach"));
+}
+
+#[test]
+fn demo_loads_the_sample_estate_and_prints_what_to_try() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["demo", "--no-wait", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("demo"))
+        .env("HOLDFAST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Root token   hf_"), "{text}");
+    assert!(
+        text.contains(
+            "Loaded 5 owners, 7 systems, 12 identities, 8 credentials and 11 entitlements"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("holdfast identity list"));
+}

@@ -1,0 +1,125 @@
+//! Starting and stopping real `holdfast serve` processes, and running the CLI.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use holdfast_client::Client;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
+
+/// A `holdfast serve` child process.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `holdfast serve --data DATA --listen 127.0.0.1:0 EXTRA…` and waits until it listens.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data"])
+            .arg(data)
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
+            .args(extra)
+            .env("HOLDFAST_LOG", "warn")
+            .env_remove("HOLDFAST_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn holdfast serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("holdfast listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not report its address");
+        Server { child, url }
+    }
+
+    pub fn client(&self, token: Option<&str>) -> Client {
+        Client::new(&self.url, token.map(str::to_string), None).unwrap()
+    }
+
+    /// Initialises the server and returns the root token.
+    pub async fn init(&self) -> String {
+        self.client(None).init().await.unwrap().root_token
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI against `url` with `token`.
+pub fn cli(url: &str, token: Option<&str>, args: &[&str]) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env("HOLDFAST_ADDR", url)
+        .env("HOLDFAST_LOG", "warn")
+        .env_remove("HOLDFAST_TOKEN")
+        .env_remove("HOLDFAST_TOKEN_FILE");
+    if let Some(t) = token {
+        c.env("HOLDFAST_TOKEN", t);
+    }
+    c.output().expect("run holdfast")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An owner to hang identities on.
+pub async fn owner(c: &Client, name: &str) -> holdfast_types::OwnerView {
+    c.create_owner(&holdfast_types::CreateOwnerRequest {
+        name: Some(name.into()),
+        display_name: None,
+        kind: None,
+        contact: Some(format!("{name}@example.com")),
+    })
+    .await
+    .unwrap()
+}
+
+pub fn identity_req(name: &str, owner: &str) -> holdfast_types::CreateIdentityRequest {
+    holdfast_types::CreateIdentityRequest {
+        kind: Some(holdfast_core::IdentityKind::ServiceAccount),
+        name: Some(name.into()),
+        owner: Some(owner.into()),
+        purpose: Some("tests".into()),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: the real `holdfast` binary, real HTTP, real SQLite files and a real PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod api;
+mod audit;
+mod cli;
+mod common;
+mod durability;
+mod postgres;
+mod tls;
