@@ -67,7 +67,7 @@ impl ChainHead {
 
     /// Whether a checkpoint is due once this head is written.
     pub fn checkpoint_due(&self) -> bool {
-        self.seq > 0 && self.seq % CHECKPOINT_INTERVAL == 0
+        self.seq > 0 && self.seq.is_multiple_of(CHECKPOINT_INTERVAL)
     }
 }
 

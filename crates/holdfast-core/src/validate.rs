@@ -380,7 +380,8 @@ mod tests {
 
     #[test]
     fn owner_and_purpose_are_required_for_declared_identities() {
-        let cases: Vec<(fn(&mut IdentityDraft), Vec<&str>)> = vec![
+        type Case = (fn(&mut IdentityDraft), Vec<&'static str>);
+        let cases: Vec<Case> = vec![
             (|_| {}, vec![]),
             (|d| d.owner_id = None, vec!["owner"]),
             (|d| d.purpose = None, vec!["purpose"]),

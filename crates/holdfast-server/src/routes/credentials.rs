@@ -80,7 +80,7 @@ pub async fn create(
     }
     let fingerprint = match (req.fingerprint.as_deref(), req.value.as_deref()) {
         (Some(f), _) => Some(parse_fingerprint(f)?),
-        (None, Some(v)) if v.is_empty() => {
+        (None, Some("")) => {
             return Err(ApiError::invalid("value", "must not be empty"));
         }
         (None, Some(v)) => Some(Fingerprint::of_secret(v.as_bytes())),
