@@ -169,13 +169,14 @@ impl Verifier {
     pub fn finish(mut self, head: Option<&SignedHead>) -> VerifyReport {
         let last_seq = self.expected_seq - 1;
         if self.problem.is_none()
-            && let Some((&cp_seq, _)) = self.checkpoints.range(last_seq + 1..).next() {
-                let msg = format!(
-                    "records {} to {cp_seq} were removed: a signed checkpoint covers record {cp_seq}",
-                    last_seq + 1
-                );
-                self.fail(ProblemKind::Removed, last_seq + 1, msg);
-            }
+            && let Some((&cp_seq, _)) = self.checkpoints.range(last_seq + 1..).next()
+        {
+            let msg = format!(
+                "records {} to {cp_seq} were removed: a signed checkpoint covers record {cp_seq}",
+                last_seq + 1
+            );
+            self.fail(ProblemKind::Removed, last_seq + 1, msg);
+        }
         if self.problem.is_none() {
             match head {
                 None if last_seq > 0 => {
