@@ -1,0 +1,265 @@
+//! A rule as written (`RuleDef`), as compiled (`Rule`), and the set of them (`Ruleset`).
+
+use std::collections::BTreeSet;
+
+use regex::bytes::{Captures, Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::filters::{self, Validator};
+
+/// How sure a rule is that a match is a live credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// A rule as written in a rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub confidence: Confidence,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub keywords: Vec<String>,
+    pub pattern: String,
+    #[serde(default)]
+    pub validators: Vec<String>,
+    pub min_entropy: Option<f64>,
+    pub window: Option<usize>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+}
+
+/// Why a rule file or rule was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoadError {
+    #[error("rule file `{file}` is not valid TOML for rules: {message}")]
+    File { file: String, message: String },
+    #[error("rule `{id}` ({file}): {message}")]
+    Rule {
+        file: String,
+        id: String,
+        message: String,
+    },
+}
+
+/// Default bytes searched after a keyword hit.
+pub const DEFAULT_WINDOW: usize = 1024;
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub def: RuleDef,
+    pub regex: Regex,
+    secret_group: usize,
+    key_group: Option<usize>,
+    quote_group: Option<usize>,
+    validators: Vec<Validator>,
+}
+
+/// Where a candidate was found, for the filters that judge it by context.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The file's path, as the scanner reports it.
+    pub path: Option<&'a str>,
+}
+
+/// A match that passed every filter: byte offsets into the searched text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// The whole match.
+    pub start: usize,
+    pub end: usize,
+    /// The secret inside it.
+    pub secret_start: usize,
+    pub secret_end: usize,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 80
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+impl Rule {
+    /// Compiles and checks one rule definition.
+    pub fn compile(def: RuleDef, file: &str) -> Result<Self, LoadError> {
+        let err = |message: String| LoadError::Rule {
+            file: file.to_string(),
+            id: def.id.clone(),
+            message,
+        };
+        if !valid_id(&def.id) {
+            return Err(err("ids are lower-case letters, digits and `-`".into()));
+        }
+        if def.keywords.is_empty()
+            || def
+                .keywords
+                .iter()
+                .any(|k| k.trim().is_empty() || !k.is_ascii())
+        {
+            return Err(err("needs at least one non-blank ASCII keyword".into()));
+        }
+        if def.name.trim().is_empty() || def.description.trim().is_empty() {
+            return Err(err("needs a name and a description".into()));
+        }
+        let regex = RegexBuilder::new(&def.pattern)
+            .size_limit(1 << 24)
+            .build()
+            .map_err(|e| err(format!("pattern does not compile: {e}")))?;
+        let names: Vec<Option<&str>> = regex.capture_names().collect();
+        let find = |n: &str| names.iter().position(|x| *x == Some(n));
+        let secret_group =
+            find("secret").ok_or_else(|| err("pattern has no `(?P<secret>…)` group".into()))?;
+        let validators = def
+            .validators
+            .iter()
+            .map(|v| Validator::parse(v).ok_or_else(|| err(format!("unknown validator `{v}`"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(e) = def.min_entropy
+            && !(0.0..=8.0).contains(&e)
+        {
+            return Err(err(
+                "min_entropy is bits per character, between 0 and 8".into()
+            ));
+        }
+        Ok(Self {
+            key_group: find("key"),
+            quote_group: find("q"),
+            regex,
+            secret_group,
+            validators,
+            def,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.def.id
+    }
+
+    pub fn window(&self) -> usize {
+        self.def.window.unwrap_or(DEFAULT_WINDOW)
+    }
+
+    /// Judges one regex match; `offset` is where `caps`' haystack starts in the searched text.
+    pub fn judge(
+        &self,
+        caps: &Captures<'_>,
+        offset: usize,
+        ctx: &Context<'_>,
+    ) -> Option<Candidate> {
+        let whole = caps.get(0)?;
+        let secret = caps.get(self.secret_group)?;
+        let value = secret.as_bytes();
+        if value.is_empty() || filters::is_placeholder(value) {
+            return None;
+        }
+        if let Some(min) = self.def.min_entropy
+            && filters::entropy(value) < min
+        {
+            return None;
+        }
+        let key = self
+            .key_group
+            .and_then(|g| caps.get(g))
+            .map(|m| m.as_bytes());
+        let quoted = self
+            .quote_group
+            .and_then(|g| caps.get(g))
+            .is_some_and(|m| !m.as_bytes().is_empty());
+        let ictx = filters::InputContext {
+            value,
+            key,
+            quoted,
+            path: ctx.path,
+        };
+        if !self.validators.iter().all(|v| v.accepts(&ictx)) {
+            return None;
+        }
+        Some(Candidate {
+            start: offset + whole.start(),
+            end: offset + whole.end(),
+            secret_start: offset + secret.start(),
+            secret_end: offset + secret.end(),
+        })
+    }
+
+    /// Every accepted match of this rule in `text` (the whole text, no keyword prefilter).
+    pub fn find_all(&self, text: &[u8], ctx: &Context<'_>) -> Vec<Candidate> {
+        self.regex
+            .captures_iter(text)
+            .filter_map(|c| self.judge(&c, 0, ctx))
+            .collect()
+    }
+}
+
+/// A compiled set of rules with unique ids.
+#[derive(Debug, Clone)]
+pub struct Ruleset {
+    pub rules: Vec<Rule>,
+}
+
+impl Ruleset {
+    /// Parses and compiles rule files given as `(name, TOML text)`.
+    pub fn from_sources<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, LoadError> {
+        let mut rules = vec![];
+        let mut ids = BTreeSet::new();
+        for (file, text) in sources {
+            let parsed: RuleFile = toml::from_str(text).map_err(|e| LoadError::File {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
+            for def in parsed.rule {
+                if !ids.insert(def.id.clone()) {
+                    return Err(LoadError::Rule {
+                        file: file.to_string(),
+                        id: def.id,
+                        message: "the id is used twice".into(),
+                    });
+                }
+                rules.push(Rule::compile(def, file)?);
+            }
+        }
+        Ok(Self { rules })
+    }
+
+    /// Keeps only the rules `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&Rule) -> bool) {
+        self.rules.retain(|r| keep(r));
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.def.id == id)
+    }
+}
