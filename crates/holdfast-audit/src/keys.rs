@@ -8,6 +8,8 @@ use zeroize::Zeroizing;
 use crate::chain::{ChainHead, Checkpoint};
 
 const CHECKPOINT_DOMAIN: &[u8] = b"holdfast-audit-checkpoint-v1\0";
+/// The signed head uses its own tag, so a kept checkpoint can never be replayed as a head.
+const HEAD_DOMAIN: &[u8] = b"holdfast-audit-head-v1\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -47,6 +49,15 @@ impl AuditKey {
 
     /// Whether `cp` is a valid signature by this key.
     pub fn verifies(&self, cp: &Checkpoint) -> bool {
+        self.verifies_with(CHECKPOINT_DOMAIN, cp)
+    }
+
+    /// Whether `head` is a valid signed-head signature by this key.
+    pub fn verifies_head(&self, head: &Checkpoint) -> bool {
+        self.verifies_with(HEAD_DOMAIN, head)
+    }
+
+    fn verifies_with(&self, domain: &[u8], cp: &Checkpoint) -> bool {
         let Some(hash) = crate::chain::parse_hash(&cp.hash) else {
             return false;
         };
@@ -54,7 +65,7 @@ impl AuditKey {
         if hex::decode_to_slice(&cp.signature, &mut sig).is_err() {
             return false;
         }
-        let msg = message(cp.seq, &hash);
+        let msg = message(domain, cp.seq, &hash);
         self.key.verify(&msg, &Signature::from_bytes(&sig)).is_ok()
     }
 }
@@ -64,9 +75,9 @@ fn key_id(key: &VerifyingKey) -> String {
     hex::encode(d.get(..8).unwrap_or_default())
 }
 
-fn message(seq: u64, hash: &[u8; 32]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 40);
-    m.extend_from_slice(CHECKPOINT_DOMAIN);
+fn message(domain: &[u8], seq: u64, hash: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(domain.len() + 40);
+    m.extend_from_slice(domain);
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(hash);
     m
@@ -117,9 +128,18 @@ impl Signer {
         }
     }
 
-    /// Signs a head.
+    /// Signs a head as a checkpoint (kept for good).
     pub fn sign(&self, head: &ChainHead) -> Checkpoint {
-        let sig = self.key.sign(&message(head.seq, &head.hash));
+        self.sign_with(CHECKPOINT_DOMAIN, head)
+    }
+
+    /// Signs a head as the signed head (replaced on every append).
+    pub fn sign_head(&self, head: &ChainHead) -> Checkpoint {
+        self.sign_with(HEAD_DOMAIN, head)
+    }
+
+    fn sign_with(&self, domain: &[u8], head: &ChainHead) -> Checkpoint {
+        let sig = self.key.sign(&message(domain, head.seq, &head.hash));
         Checkpoint {
             seq: head.seq,
             hash: hex::encode(head.hash),

@@ -85,6 +85,12 @@ impl Verifier {
         self.keys.get(&cp.key_id).is_some_and(|k| k.verifies(cp))
     }
 
+    fn head_signature_holds(&self, head: &SignedHead) -> bool {
+        self.keys
+            .get(&head.key_id)
+            .is_some_and(|k| k.verifies_head(head))
+    }
+
     /// Checks the next record. Returns false once a problem has been found; later records are not
     /// looked at, since the first problem is the one that matters.
     pub fn push(&mut self, rec: &StoredRecord) -> bool {
@@ -187,7 +193,7 @@ impl Verifier {
                     );
                 }
                 None => {}
-                Some(h) if !self.signature_holds(h) => {
+                Some(h) if !self.head_signature_holds(h) => {
                     let msg = format!(
                         "the signed head at record {} is not signed by a trusted audit key (key `{}`)",
                         h.seq, h.key_id
@@ -279,11 +285,10 @@ mod tests {
             let (rec, next) = head.append(event(i));
             records.push(rec);
             head = next;
-            let cp = signer.sign(&head);
             if head.checkpoint_due() {
-                checkpoints.push(cp.clone());
+                checkpoints.push(signer.sign(&head));
             }
-            signed = Some(cp);
+            signed = Some(signer.sign_head(&head));
         }
         Log {
             records,
@@ -357,6 +362,14 @@ mod tests {
         let (rec, _) = head.append(event(101));
         l.records.push(rec);
         assert_eq!(problem(&l), Some((ProblemKind::Inserted, 101)));
+    }
+
+    #[test]
+    fn truncating_to_a_checkpoint_and_replaying_it_as_the_head_is_caught() {
+        let mut l = log(100);
+        l.records.truncate(64);
+        l.head = Some(l.checkpoints[0].clone());
+        assert_eq!(problem(&l), Some((ProblemKind::BadSignature, 64)));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::{AppState, Ctx, Principal, RequestId, request_meta};
+use crate::state::{AppState, Ctx, Principal, request_meta};
 
 const PREFIX: &str = "hf_";
 
@@ -66,13 +66,11 @@ fn refusal(header: Option<&str>) -> &'static str {
 }
 
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let request_id = Uuid::now_v7().to_string();
-    req.extensions_mut().insert(RequestId(request_id.clone()));
     // Nested under /v1, so the router sees the path without that prefix.
     let path = req.uri().path().to_string();
     let open = path == "/sys/health"
         || (path == "/sys/init" && matches!(state.store.is_initialized().await, Ok(false)));
-    let mut response = if open {
+    let response = if open {
         next.run(req).await
     } else {
         let header = req
@@ -106,9 +104,6 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             Err(e) => e.into_response(),
         }
     };
-    if let Ok(v) = request_id.parse() {
-        response.headers_mut().insert("x-request-id", v);
-    }
     response
 }
 

@@ -108,7 +108,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyInitialized => {
                 Self::new(StatusCode::CONFLICT, "already_initialized", e.to_string())
             }
-            StoreError::Unavailable(detail) if detail.contains("audit") => {
+            StoreError::AuditUnavailable(detail) => {
                 tracing::error!(error = %detail, "audit write failed; request refused");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

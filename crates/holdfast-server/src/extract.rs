@@ -31,6 +31,24 @@ fn field_of(message: &str, path: &str) -> Option<String> {
     (!path.is_empty() && path != ".").then(|| path.to_string())
 }
 
+/// serde quotes the offending value in type errors (``invalid type: string "hunter2", expected …``);
+/// a secret sent in the wrong shape must not come back in the error, so keep only what was expected.
+fn without_value(message: &str) -> String {
+    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if message.starts_with(marker) {
+            let expected = message
+                .split(", expected ")
+                .nth(1)
+                .map(|e| e.split(" at line ").next().unwrap_or(e));
+            return match expected {
+                Some(e) => format!("has the wrong type or value: expected {e}"),
+                None => "has the wrong type or value".to_string(),
+            };
+        }
+    }
+    message.to_string()
+}
+
 fn clean(message: &str) -> String {
     // serde appends " at line L column C"; keep it, it helps, but drop the Rust type names axum adds.
     message
@@ -65,7 +83,7 @@ where
                         "the request body is not valid JSON: {inner}"
                     )));
                 }
-                let message = clean(&inner.to_string());
+                let message = without_value(&clean(&inner.to_string()));
                 match field_of(&message, &path) {
                     Some(field) => {
                         let mut e = ApiError::invalid(field, "");

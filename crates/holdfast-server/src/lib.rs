@@ -8,6 +8,7 @@
 //! the response is built from the committed record.
 
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -79,6 +80,13 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/keys", get(audit::keys))
         .route("/audit/checkpoints", get(audit::checkpoints))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -91,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(edge::envelope))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -141,7 +150,8 @@ pub fn bind(opts: &ListenOptions) -> Result<TcpListener, ServeError> {
     Ok(l)
 }
 
-async fn tls_config(
+/// Loads a PEM certificate chain and key for TLS (rustls with the aws-lc-rs provider).
+pub async fn load_tls(
     cert: &Path,
     key: &Path,
 ) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
@@ -149,14 +159,14 @@ async fn tls_config(
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
         .await
-        .map_err(|e| ServeError::Tls(e.to_string()))
+        .map_err(|e| ServeError::Tls(format!("`{}` / `{}`: {e}", cert.display(), key.display())))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -167,8 +177,7 @@ pub async fn serve(
                 .with_graceful_shutdown(shutdown)
                 .await?;
         }
-        Some((cert, key)) => {
-            let config = tls_config(&cert, &key).await?;
+        Some(config) => {
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {

@@ -171,17 +171,20 @@ impl PostgresStore {
 
     async fn register_key(&self) -> Result<(), StoreError> {
         let info = self.signer.public_info();
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(unavailable)?;
-        self.client()
+        let known = self
+            .client()
             .await?
-            .execute(
-                "INSERT INTO audit_keys (key_id, public_key, registered_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
-                &[&info.key_id, &info.public_key, &now],
+            .query_opt(
+                "SELECT 1 FROM audit_keys WHERE key_id = $1",
+                &[&info.key_id],
             )
             .await
             .map_err(pg_error)?;
+        if known.is_none() {
+            let (change, event) =
+                holdfast_store::key_registration(&info, time::OffsetDateTime::now_utc());
+            self.apply(vec![change], event).await?;
+        }
         Ok(())
     }
 }
@@ -263,6 +266,14 @@ async fn apply_change(tx: &Transaction<'_>, change: &Change, time: &str) -> Resu
                 return Err(missing_or_stale(tx, *table, *id, *expected_version).await);
             }
         }
+        Change::RegisterAuditKey(info) => {
+            tx.execute(
+                "INSERT INTO audit_keys (key_id, public_key, registered_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
+                &[&info.key_id, &info.public_key, &time],
+            )
+            .await
+            .map_err(pg_error)?;
+        }
         Change::Initialize => {
             let n = tx
                 .execute("INSERT INTO meta (key, value) VALUES ('initialized_at', $1) ON CONFLICT (key) DO NOTHING", &[&time])
@@ -330,30 +341,20 @@ impl Store for PostgresStore {
             &[&seq, &w.record.prev_hash, &w.record.hash, &w.record.body],
         )
         .await
-        .map_err(|e| {
-            StoreError::Unavailable(format!(
-                "the audit record could not be written: {}",
-                pg_error(e)
-            ))
-        })?;
+        .map_err(|e| StoreError::AuditUnavailable(format!("record: {}", pg_error(e))))?;
         tx.execute(
             "UPDATE audit_head SET seq = $1, hash = $2, key_id = $3, signature = $4 WHERE id = 1",
             &[&seq, &w.head.hash, &w.head.key_id, &w.head.signature],
         )
         .await
-        .map_err(|e| {
-            StoreError::Unavailable(format!(
-                "the audit head could not be written: {}",
-                pg_error(e)
-            ))
-        })?;
+        .map_err(|e| StoreError::AuditUnavailable(format!("head: {}", pg_error(e))))?;
         if let Some(cp) = &w.checkpoint {
             tx.execute(
                 "INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, $3, $4)",
                 &[&seq, &cp.hash, &cp.key_id, &cp.signature],
             )
             .await
-            .map_err(|e| StoreError::Unavailable(format!("the audit checkpoint could not be written: {}", pg_error(e))))?;
+            .map_err(|e| StoreError::AuditUnavailable(format!("checkpoint: {}", pg_error(e))))?;
         }
         tx.commit().await.map_err(pg_error)?;
         Ok(w.record.seq)

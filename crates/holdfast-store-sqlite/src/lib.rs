@@ -56,15 +56,19 @@ impl SqliteStore {
         configure(&writer).map_err(unavailable)?;
         migrate(&mut writer)?;
         let info = signer.public_info();
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(unavailable)?;
-        writer
-            .execute(
-                "INSERT INTO audit_keys (key_id, public_key, registered_at) VALUES (?1, ?2, ?3) ON CONFLICT (key_id) DO NOTHING",
-                params![info.key_id, info.public_key, now],
+        let known: Option<i64> = writer
+            .query_row(
+                "SELECT 1 FROM audit_keys WHERE key_id = ?1",
+                [&info.key_id],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(unavailable)?;
+        if known.is_none() {
+            let (change, event) =
+                holdfast_store::key_registration(&info, time::OffsetDateTime::now_utc());
+            apply_blocking(&mut writer, &[change], &event, &signer)?;
+        }
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -237,6 +241,13 @@ fn apply_change(
                 return Err(missing_or_stale(tx, *table, *id, *expected_version));
             }
         }
+        Change::RegisterAuditKey(info) => {
+            tx.execute(
+                "INSERT INTO audit_keys (key_id, public_key, registered_at) VALUES (?1, ?2, ?3) ON CONFLICT (key_id) DO NOTHING",
+                params![info.key_id, info.public_key, time],
+            )
+            .map_err(unavailable)?;
+        }
         Change::Initialize => {
             let n = tx
                 .execute("INSERT INTO meta (key, value) VALUES ('initialized_at', ?1) ON CONFLICT (key) DO NOTHING", [time])
@@ -308,22 +319,18 @@ fn apply_blocking(
                 w.record.body
             ])
         })
-        .map_err(|e| {
-            StoreError::Unavailable(format!("the audit record could not be written: {e}"))
-        })?;
+        .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
     tx.prepare_cached(
         "UPDATE audit_head SET seq = ?1, hash = ?2, key_id = ?3, signature = ?4 WHERE id = 1",
     )
     .and_then(|mut s| s.execute(params![seq, w.head.hash, w.head.key_id, w.head.signature]))
-    .map_err(|e| StoreError::Unavailable(format!("the audit head could not be written: {e}")))?;
+    .map_err(|e| StoreError::AuditUnavailable(format!("head: {e}")))?;
     if let Some(cp) = &w.checkpoint {
         tx.execute(
             "INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES (?1, ?2, ?3, ?4)",
             params![seq, cp.hash, cp.key_id, cp.signature],
         )
-        .map_err(|e| {
-            StoreError::Unavailable(format!("the audit checkpoint could not be written: {e}"))
-        })?;
+        .map_err(|e| StoreError::AuditUnavailable(format!("checkpoint: {e}")))?;
     }
     tx.commit().map_err(unavailable)?;
     Ok(w.record.seq)

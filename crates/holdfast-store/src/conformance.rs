@@ -314,10 +314,17 @@ pub async fn initialize_once(store: Arc<dyn Store>) {
 /// Every apply appends exactly one chained, signed record; the log verifies, checkpoints appear.
 pub async fn audit_chain(store: Arc<dyn Store>) {
     let s = store.as_ref();
-    assert_eq!(s.audit_head().await.unwrap(), None);
+    // Opening the store registered its signing key: that is record 1.
+    let first = s.audit_records(0, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].body.contains("audit.key_register"),
+        "{}",
+        first[0].body
+    );
     let report = verify_audit(s, None).await.unwrap();
-    assert!(report.ok && report.records_checked == 0, "{report:?}");
-    for i in 0..130 {
+    assert!(report.ok && report.records_checked == 1, "{report:?}");
+    for i in 1..130 {
         let seq = s
             .apply(vec![], event(&format!("auth.denied.{i}")))
             .await
@@ -440,7 +447,9 @@ pub async fn concurrent_writers(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     assert_eq!(wins, 1, "exactly one of the racing updates wins");
     let report = verify_audit(a.as_ref(), None).await.unwrap();
     assert!(report.ok, "{report:?}");
-    assert_eq!(report.records_checked, 1 + 200 + 1 + 1);
+    // two key registrations (one per handle), the owner, 200 identities, the contended one, its update
+    assert_eq!(report.records_checked, 2 + 1 + 200 + 1 + 1);
+    assert_eq!(a.audit_keys().await.unwrap().len(), 2);
 }
 
 /// Generates one test per conformance case for a backend. `$make` is an async expression that

@@ -23,6 +23,8 @@ pub enum StoreError {
     AlreadyInitialized,
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    #[error("the audit record could not be written: {0}")]
+    AuditUnavailable(String),
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
 }

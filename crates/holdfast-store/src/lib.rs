@@ -56,6 +56,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> &'static str;
 }
 
+/// The audit event that records a node's signing key joining the log.
+pub fn key_registration(info: &PublicKeyInfo, time: time::OffsetDateTime) -> (Change, AuditEvent) {
+    let event = AuditEvent {
+        time,
+        actor: "system".into(),
+        action: "audit.key_register".into(),
+        target: Some(format!("audit_key:{}", info.key_id)),
+        outcome: holdfast_audit::Outcome::Success,
+        source: None,
+        request_id: None,
+        detail: serde_json::json!({"key_id": info.key_id, "public_key": info.public_key}),
+    };
+    (Change::RegisterAuditKey(info.clone()), event)
+}
+
 /// What one audit append writes: the record, the new signed head and, when due, a checkpoint.
 #[derive(Debug)]
 pub struct AuditWrite {
@@ -68,18 +83,21 @@ pub struct AuditWrite {
 /// after locking the head, so the chain has one writer at a time.
 pub fn audit_append(head: ChainHead, event: &AuditEvent, signer: &Signer) -> AuditWrite {
     let (record, next) = head.append(event.to_body());
-    let signed = signer.sign(&next);
-    let checkpoint = next.checkpoint_due().then(|| signed.clone());
+    let checkpoint = next.checkpoint_due().then(|| signer.sign(&next));
     AuditWrite {
         record,
-        head: signed,
+        head: signer.sign_head(&next),
         checkpoint,
     }
 }
 
-/// Verifies the whole audit log, page by page. `trusted` pins the public keys to trust; without it
-/// the keys registered in the store are trusted (which catches everything but an attacker who also
-/// holds a node's private key).
+/// Verifies the whole audit log, page by page, while writers may be appending. `trusted` pins the
+/// public keys to trust; without it the keys registered in the store are trusted (which catches
+/// everything but an attacker who also holds a node's private key).
+///
+/// Checkpoints are read first and the signed head next, so both describe records that already
+/// exist; records are then checked up to the head. Records found past the head are either
+/// concurrent appends (the head has moved on: they are checked too) or forged (it has not).
 pub async fn verify_audit(
     store: &dyn Store,
     trusted: Option<Vec<PublicKeyInfo>>,
@@ -93,18 +111,57 @@ pub async fn verify_audit(
         .map(holdfast_audit::AuditKey::from_info)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let initialized = store.is_initialized().await?;
     let mut verifier = holdfast_audit::Verifier::new(keys, store.audit_checkpoints().await?);
+    let mut head = store.audit_head().await?;
     let mut after = 0;
-    'pages: loop {
-        let page = store.audit_records(after, 1000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for rec in &page {
-            if !verifier.push(rec) {
-                break 'pages;
+    let mut ok = true;
+    loop {
+        let limit = head.as_ref().map_or(0, |h| h.seq);
+        // Walk up to the head we hold.
+        while ok && after < limit {
+            let page = store.audit_records(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            for rec in page.iter().filter(|r| r.seq <= limit) {
+                after = rec.seq;
+                if !verifier.push(rec) {
+                    ok = false;
+                    break;
+                }
+            }
+            if last.seq >= limit {
+                break;
             }
         }
+        if !ok {
+            break;
+        }
+        let beyond = store.audit_records(limit, 1000).await?;
+        if beyond.is_empty() {
+            break;
+        }
+        let newer = store.audit_head().await?;
+        if newer.as_ref().map_or(0, |h| h.seq) > limit {
+            head = newer;
+            continue;
+        }
+        // Records past a head that did not move were not appended by Holdfast.
+        for rec in &beyond {
+            if !verifier.push(rec) {
+                break;
+            }
+        }
+        break;
     }
-    let head = store.audit_head().await?;
-    Ok(verifier.finish(head.as_ref()))
+    let mut report = verifier.finish(head.as_ref());
+    if report.ok && initialized && report.records_checked == 0 {
+        report.ok = false;
+        report.problem = Some(holdfast_audit::Problem {
+            kind: holdfast_audit::ProblemKind::Removed,
+            seq: 1,
+            message: "record 1 was removed: Holdfast is initialised but its audit log is empty"
+                .into(),
+        });
+    }
+    Ok(report)
 }

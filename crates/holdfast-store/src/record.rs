@@ -144,6 +144,8 @@ pub enum Change {
     },
     /// Mark the store initialised; fails with [`StoreError::AlreadyInitialized`] the second time.
     Initialize,
+    /// Record a node's public audit key (a no-op when it is already known).
+    RegisterAuditKey(holdfast_audit::PublicKeyInfo),
 }
 
 impl Change {

@@ -88,14 +88,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HOLDFAST_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// TLS certificate chain (PEM).
-    #[arg(long, env = "HOLDFAST_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "HOLDFAST_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
-    #[arg(long, env = "HOLDFAST_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "HOLDFAST_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (when a proxy in front terminates TLS).
-    #[arg(long, env = "HOLDFAST_INSECURE_HTTP")]
-    pub insecure_http: bool,
+    #[arg(long, env = "HOLDFAST_INSECURE_HTTP", num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_http: Option<bool>,
     /// TOML configuration file; flags and HOLDFAST_* variables override it.
     #[arg(long, env = "HOLDFAST_CONFIG")]
     pub config: Option<PathBuf>,
@@ -434,6 +434,6 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
     /// Benchmark against PostgreSQL instead of a fresh embedded store.
-    #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL")]
+    #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 }

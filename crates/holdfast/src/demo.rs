@@ -134,13 +134,33 @@ pub async fn load_estate(c: &Client) -> anyhow::Result<Loaded> {
     Ok(n)
 }
 
+/// Marks a directory as the demo's own, so a later run may wipe it.
+const MARKER: &str = ".holdfast-demo";
+
+/// Empties the demo directory, but only one the demo made: a real data directory is never wiped.
+fn reset_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let is_empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !dir.join(MARKER).exists() && !is_empty {
+            anyhow::bail!(
+                "`{}` exists and was not made by `holdfast demo`; refusing to wipe it (pick another --data)",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot clear the demo directory `{}`", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    std::fs::write(dir.join(MARKER), "made by holdfast demo; safe to delete\n")
+        .with_context(|| format!("cannot write to `{}`", dir.display()))?;
+    Ok(())
+}
+
 /// `holdfast demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    if args.data.exists() {
-        std::fs::remove_dir_all(&args.data).with_context(|| {
-            format!("cannot clear the demo directory `{}`", args.data.display())
-        })?;
-    }
+    reset_demo_dir(&args.data)?;
     let mut settings = Settings {
         data: args.data.clone(),
         listen: args.listen,

@@ -100,14 +100,13 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         listen: args.listen.or(file.listen).unwrap_or(default_listen),
         database_url,
         tls,
-        insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
+        insecure_http: args.insecure_http.or(file.insecure_http).unwrap_or(false),
     })
 }
 
 /// Loads this node's audit signing key from the data directory, creating it (mode 0600) if absent.
 pub fn load_signer(data: &Path) -> anyhow::Result<Signer> {
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("cannot create the data directory `{}`", data.display()))?;
+    create_private_dir(data)?;
     let path = data.join(KEY_FILE);
     if path.exists() {
         let text = std::fs::read_to_string(&path)
@@ -122,6 +121,19 @@ pub fn load_signer(data: &Path) -> anyhow::Result<Signer> {
     write_private(&path, signer.to_hex_seed().as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(signer)
+}
+
+/// Creates the data directory readable by its owner only (0700 on Unix).
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .with_context(|| format!("cannot create the data directory `{}`", dir.display()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -187,6 +199,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         insecure_http: settings.insecure_http,
     };
     holdfast_server::check_listen(&opts)?;
+    // Load TLS material before binding, so a bad certificate fails the start, not the first request.
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(holdfast_server::load_tls(cert, key).await?),
+        None => None,
+    };
     let signer = Arc::new(load_signer(&settings.data)?);
     let audit_key = signer.public_info();
     let store = open_store(settings, signer).await?;
@@ -206,12 +223,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     let shutdown = async move {
         let _ = rx.await;
     };
-    let task = tokio::spawn(holdfast_server::serve(
-        listener,
-        app,
-        settings.tls.clone(),
-        shutdown,
-    ));
+    let task = tokio::spawn(holdfast_server::serve(listener, app, tls, shutdown));
     Ok(Running {
         url: format!("{scheme}://{addr}"),
         stop: Some(tx),

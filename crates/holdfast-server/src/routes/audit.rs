@@ -41,11 +41,18 @@ pub async fn list(ctx: Ctx, Query(p): Query<AuditParams>) -> ApiResult<AxumJson<
     if limit == 0 || limit > 1000 {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
+    if p.after.is_some_and(|a| a > i64::MAX as u64) {
+        return Err(ApiError::invalid(
+            "after",
+            "is larger than any sequence number",
+        ));
+    }
+    let tail_mode = p.after.is_none();
     let records = match p.after {
         Some(after) => ctx.store().audit_records(after, limit).await?,
         None => ctx.store().audit_tail(limit).await?,
     };
-    let next = (records.len() == limit as usize)
+    let next = (!tail_mode && records.len() == limit as usize)
         .then(|| records.last().map(|r| r.seq.to_string()))
         .flatten();
     let items = records

@@ -48,6 +48,13 @@ pub async fn create(
                 format!("names identity `{iid}`, which does not exist"),
             )
         })?;
+    if !identity.state.is_editable() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offboarded",
+            "the identity is offboarded; it cannot receive entitlements",
+        ));
+    }
     let system_id = match req.system.as_deref() {
         Some(s) => Some(resolve_system(&ctx, "system", s).await?.id),
         None => None,

@@ -134,3 +134,12 @@ pub fn check_version(what: &str, id: Uuid, stored: i64, sent: i64) -> ApiResult<
     e.field = Some("version".into());
     Err(e)
 }
+
+/// A lookup by id or name that found nothing is a 404 on a path; other errors stay as they are.
+pub fn missing_as_404(e: ApiError, what: &str, raw: &str) -> ApiError {
+    if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY {
+        ApiError::not_found(format!("{what} `{raw}` does not exist"))
+    } else {
+        e
+    }
+}

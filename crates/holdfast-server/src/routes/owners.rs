@@ -87,7 +87,7 @@ pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Owner
     ctx.require(Scope::Read, "owner.show").await?;
     let owner = resolve_owner(&ctx, "owner", &raw)
         .await
-        .map_err(|_| crate::error::ApiError::not_found(format!("owner `{raw}` does not exist")))?;
+        .map_err(|e| super::missing_as_404(e, "owner", &raw))?;
     Ok(AxumJson(owner.into()))
 }
 
@@ -103,7 +103,7 @@ pub async fn update(
     let version = need_version(req.version)?;
     let current = resolve_owner(&ctx, "owner", &raw)
         .await
-        .map_err(|_| crate::error::ApiError::not_found(format!("owner `{raw}` does not exist")))?;
+        .map_err(|e| super::missing_as_404(e, "owner", &raw))?;
     check_version("owner", current.id, current.version, version)?;
     let mut next = current.clone();
     if let Some(d) = req.display_name {

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{eq, like, page, resolve_system, table_query};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::state::Ctx;
 
@@ -86,6 +86,6 @@ pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Syste
     ctx.require(Scope::Read, "system.show").await?;
     let s = resolve_system(&ctx, "system", &raw)
         .await
-        .map_err(|_| ApiError::not_found(format!("system `{raw}` does not exist")))?;
+        .map_err(|e| super::missing_as_404(e, "system", &raw))?;
     Ok(AxumJson(s.into()))
 }

@@ -519,3 +519,56 @@ async fn health_is_open_init_works_once_and_openapi_is_served() {
     }
     assert!(spec["components"]["schemas"].get("ErrorBody").is_some());
 }
+
+#[tokio::test]
+async fn edge_errors_use_the_envelope_and_values_are_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let token = s.init().await;
+    let http = reqwest::Client::new();
+    // Method not allowed, body too large, unknown route: all in the one envelope, all with a request id.
+    let cases = [
+        (
+            http.put(format!("{}/v1/identities", s.url))
+                .bearer_auth(&token),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            http.post(format!("{}/v1/owners", s.url))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(vec![b' '; 2 * 1024 * 1024]),
+            413,
+            "too_large",
+        ),
+        (http.get(format!("{}/nowhere", s.url)), 404, "not_found"),
+    ];
+    for (req, status, code) in cases {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        assert!(resp.headers().contains_key("x-request-id"));
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+    }
+    // A secret sent with the wrong type is not repeated in the error.
+    let c = s.client(Some(&token));
+    owner(&c, "team").await;
+    let id = c
+        .create_identity(&identity_req("svc", "team"))
+        .await
+        .unwrap();
+    let body =
+        json!({"identity": id.id, "kind": "password", "name": "db", "value": 98765432123456789u64});
+    let resp = http
+        .post(format!("{}/v1/credentials", s.url))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains("98765432123456789"), "{text}");
+    assert!(text.contains("\"field\":\"value\""), "{text}");
+}

@@ -239,3 +239,24 @@ fn demo_loads_the_sample_estate_and_prints_what_to_try() {
     );
     assert!(text.contains("holdfast identity list"));
 }
+
+#[test]
+fn demo_refuses_to_wipe_a_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("holdfast.db"), b"precious").unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["demo", "--no-wait", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("refusing to wipe"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("holdfast.db")).unwrap(),
+        b"precious"
+    );
+}

@@ -85,7 +85,7 @@ async fn two_servers_on_one_postgres_lose_nothing_and_refuse_stale_updates() {
     for c in [&ca, &cb] {
         let r = c.audit_verify(None).await.unwrap();
         assert!(r.ok, "{r:?}");
-        assert_eq!(r.records_checked, 1 + 1 + 160 + 1);
+        assert_eq!(r.records_checked, 2 + 1 + 1 + 160 + 1);
     }
     assert_eq!(
         ca.audit_keys().await.unwrap().len(),
