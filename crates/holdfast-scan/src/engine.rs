@@ -1,0 +1,192 @@
+//! The matcher: one Aho-Corasick pass over the bytes finds keyword hits; only rules with a hit run
+//! their regex, and only over windows around the hits. Matches pass the rule's filters, then
+//! overlapping reports of the same secret are reduced to the most specific rule.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use holdfast_rules::{Confidence, Context, Rule, Ruleset};
+
+/// How far before a keyword's line a window may start.
+const LOOKBEHIND: usize = 256;
+/// How far past the window a match may run to finish its line.
+const LINE_SLACK: usize = 4096;
+
+/// A rule's match in a buffer, before it becomes a [`crate::Finding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index of the rule in the engine's rule set.
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+    pub secret_start: usize,
+    pub secret_end: usize,
+}
+
+/// A compiled rule set with its keyword automaton.
+#[derive(Debug)]
+pub struct Engine {
+    pub rules: Ruleset,
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules it triggers.
+    triggers: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the keyword automaton could not be built: {0}")]
+pub struct BuildError(String);
+
+impl Engine {
+    pub fn new(rules: Ruleset) -> Result<Self, BuildError> {
+        let mut keywords: Vec<String> = vec![];
+        let mut triggers: Vec<Vec<usize>> = vec![];
+        for (i, rule) in rules.rules.iter().enumerate() {
+            for k in &rule.def.keywords {
+                let k = k.to_ascii_lowercase();
+                match keywords.iter().position(|x| *x == k) {
+                    Some(p) => {
+                        if let Some(t) = triggers.get_mut(p)
+                            && !t.contains(&i)
+                        {
+                            t.push(i);
+                        }
+                    }
+                    None => {
+                        keywords.push(k);
+                        triggers.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| BuildError(e.to_string()))?;
+        Ok(Self {
+            rules,
+            automaton,
+            triggers,
+        })
+    }
+
+    pub fn rule(&self, i: usize) -> Option<&Rule> {
+        self.rules.rules.get(i)
+    }
+
+    /// Every accepted match in `hay`, in order of position.
+    pub fn scan(&self, hay: &[u8], ctx: &Context<'_>) -> Vec<RawMatch> {
+        // rule index → windows (start, end), built from keyword hits.
+        let mut windows: Vec<Vec<(usize, usize)>> = vec![vec![]; self.rules.rules.len()];
+        let mut any = false;
+        for m in self.automaton.find_overlapping_iter(hay) {
+            let Some(rules) = self.triggers.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let line_start = memchr::memrchr(b'\n', hay.get(..m.start()).unwrap_or_default())
+                .map_or(0, |p| p + 1);
+            let start = line_start.max(m.start().saturating_sub(LOOKBEHIND));
+            for &r in rules {
+                let Some(rule) = self.rules.rules.get(r) else {
+                    continue;
+                };
+                let want_end = m.end().saturating_add(rule.window()).min(hay.len());
+                // Let a match finish the line it is on, within reason.
+                let end = match memchr::memchr(b'\n', hay.get(want_end..).unwrap_or_default()) {
+                    Some(p) if p <= LINE_SLACK => want_end + p,
+                    _ => want_end.saturating_add(LINE_SLACK).min(hay.len()),
+                };
+                if let Some(w) = windows.get_mut(r) {
+                    match w.last_mut() {
+                        Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                        _ => w.push((start, end)),
+                    }
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return vec![];
+        }
+        let mut out = vec![];
+        for (r, ws) in windows.iter().enumerate() {
+            let Some(rule) = self.rules.rules.get(r) else {
+                continue;
+            };
+            let mut last_secret: Option<(usize, usize)> = None;
+            for &(s, e) in ws {
+                let Some(slice) = hay.get(s..e) else { continue };
+                for caps in rule.regex.captures_iter(slice) {
+                    if let Some(c) = rule.judge(&caps, s, ctx) {
+                        if last_secret == Some((c.secret_start, c.secret_end)) {
+                            continue;
+                        }
+                        last_secret = Some((c.secret_start, c.secret_end));
+                        out.push(RawMatch {
+                            rule: r,
+                            start: c.start,
+                            end: c.end,
+                            secret_start: c.secret_start,
+                            secret_end: c.secret_end,
+                        });
+                    }
+                }
+            }
+        }
+        self.reduce(out)
+    }
+
+    /// Where several rules report overlapping secrets, keep the most specific one: highest
+    /// confidence, then non-generic, then the one whose secret is longest.
+    fn reduce(&self, mut ms: Vec<RawMatch>) -> Vec<RawMatch> {
+        let rank = |m: &RawMatch| {
+            let rule = self.rules.rules.get(m.rule);
+            let conf = rule.map_or(Confidence::Low, |r| r.def.confidence);
+            let generic = rule.is_some_and(|r| r.def.tags.iter().any(|t| t == "generic"));
+            (conf, !generic, m.secret_end - m.secret_start)
+        };
+        ms.sort_by_key(|m| (m.secret_start, std::cmp::Reverse(m.secret_end)));
+        let mut kept: Vec<RawMatch> = Vec::with_capacity(ms.len());
+        for m in ms {
+            match kept.last_mut() {
+                Some(k) if m.secret_start < k.secret_end => {
+                    if rank(&m) > rank(k) {
+                        *k = m;
+                    }
+                }
+                _ => kept.push(m),
+            }
+        }
+        kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::new(holdfast_rules::bundled().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn finds_and_reduces_overlaps() {
+        let e = engine();
+        let text = b"DATABASE_URL=postgres://app:Zq8mW2xR7tLp4Kv9@db.internal:5432/app\n";
+        let ms = e.scan(text, &Context { path: Some(".env") });
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        let rule = e.rule(ms[0].rule).unwrap();
+        assert_eq!(rule.def.id, "postgres-url-password");
+        assert_eq!(
+            &text[ms[0].secret_start..ms[0].secret_end],
+            b"Zq8mW2xR7tLp4Kv9"
+        );
+    }
+
+    #[test]
+    fn nothing_without_keywords() {
+        let e = engine();
+        assert!(
+            e.scan(b"fn main() { println!(\"hello\"); }", &Context::default())
+                .is_empty()
+        );
+    }
+}
