@@ -29,7 +29,7 @@ impl Secret {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
             .count()
             .min(4)
-            .min(s.chars().count() / 4);
+            .min(s.chars().count() / 8);
         let head: String = s.chars().take(keep).collect();
         format!("{head}…({} chars)", s.chars().count())
     }

@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod finding;
+pub mod git;
 pub mod suppress;
 pub mod walk;
 

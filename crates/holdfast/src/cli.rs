@@ -74,6 +74,8 @@ pub enum Command {
     Audit(AuditCmd),
     /// Measure identity create and list throughput through the HTTP API, audit on.
     Bench(BenchArgs),
+    /// Scan files for secrets (offline; exit 1 when something is found).
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -436,4 +438,82 @@ pub struct BenchArgs {
     /// Benchmark against PostgreSQL instead of a fresh embedded store.
     #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    pub command: Option<ScanCmd>,
+    /// Files and directories to scan (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Scan the git history of the repository at the path instead of the files on disk: every blob
+    /// reachable from every ref, once, attributed to the first commit that has it.
+    #[arg(long)]
+    pub git: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ScanFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full (text and JSON). Off by default.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Suppress the findings listed in this baseline file.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Write every finding of this scan to a baseline file (and exit 0).
+    #[arg(long)]
+    pub write_baseline: Option<PathBuf>,
+    /// Scan configuration (default: `.holdfast-scan.toml` in the first path, if present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Honour .gitignore and .ignore files (by default ignored files such as .env are scanned).
+    #[arg(long)]
+    pub respect_gitignore: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 25 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Only report findings at or above this confidence.
+    #[arg(long, value_enum, default_value = "low")]
+    pub min_confidence: MinConfidence,
+    /// Only these rule ids (repeatable).
+    #[arg(long = "rule")]
+    pub only_rules: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bar even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum MinConfidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCmd {
+    /// The rule pack.
+    #[command(subcommand)]
+    Rules(RulesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Check every rule against its examples and counter-examples.
+    Check,
+    /// List the rules.
+    List,
 }

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod demo;
 mod output;
+mod scan;
 mod serve;
 
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Serve(a) => serve::run(a).await.map(|()| true),
         Command::Demo(a) => demo::run(a).await.map(|()| true),
         Command::Bench(a) => bench::run(a).await.map(|()| true),
+        Command::Scan(a) => tokio::task::spawn_blocking(move || scan::run(a, json)).await?,
         Command::Operator(OperatorCmd::Init) => commands::init(&client(&cli.global)?, json)
             .await
             .map(|()| true),

@@ -12,4 +12,5 @@ mod cli;
 mod common;
 mod durability;
 mod postgres;
+mod scan;
 mod tls;
