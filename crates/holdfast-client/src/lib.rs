@@ -249,6 +249,13 @@ impl Client {
         .await
     }
 
+    pub async fn scan_report(&self, r: &ScanReport) -> Result<ScanReportResult> {
+        self.post("/scan/reports", r).await
+    }
+    pub async fn list_leaks(&self, p: Params<'_>) -> Result<LeakPage> {
+        self.get("/leaks", p).await
+    }
+
     pub async fn create_token(&self, r: &CreateTokenRequest) -> Result<CreatedToken> {
         self.post("/tokens", r).await
     }

@@ -258,3 +258,21 @@ pub struct Entitlement {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
+
+/// A secret found somewhere (by the scanner or a connector) whose fingerprint matches no credential
+/// in the inventory: an unknown credential in the wild, kept until someone claims or resolves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    pub id: Uuid,
+    pub version: i64,
+    pub fingerprint: Fingerprint,
+    /// The detector that recognised it, e.g. `aws-access-key-id`.
+    pub rule: String,
+    /// A redacted preview: the first characters and the length, never the value.
+    pub preview: String,
+    pub locations: Vec<Exposure>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+}

@@ -29,7 +29,9 @@ use tower_http::trace::TraceLayer;
 pub use state::{AppState, Clock, SystemClock};
 
 use crate::error::ApiError;
-use crate::routes::{audit, credentials, entitlements, identities, owners, sys, systems, tokens};
+use crate::routes::{
+    audit, credentials, entitlements, identities, leaks, owners, sys, systems, tokens,
+};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -73,6 +75,9 @@ pub fn router(state: AppState) -> Router {
             "/entitlements/{id}",
             get(entitlements::show).delete(entitlements::delete),
         )
+        .route("/scan/reports", post(leaks::report))
+        .route("/leaks", get(leaks::list))
+        .route("/leaks/{id}", get(leaks::show))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/audit", get(audit::list))

@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, credentials, entitlements, identities, owners, sys, systems, tokens};
+use crate::routes::{
+    audit, credentials, entitlements, identities, leaks, owners, sys, systems, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +18,7 @@ use crate::routes::{audit, credentials, entitlements, identities, owners, sys, s
         identities::create, identities::list, identities::show, identities::update, identities::transition,
         credentials::create, credentials::list, credentials::show, credentials::update, credentials::add_exposure,
         entitlements::create, entitlements::list, entitlements::show, entitlements::delete,
+        leaks::report, leaks::list, leaks::show,
         tokens::create, tokens::list, tokens::revoke,
         audit::list, audit::verify, audit::keys, audit::checkpoints,
     ),

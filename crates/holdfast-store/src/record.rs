@@ -1,6 +1,6 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
-use holdfast_core::{ApiToken, Credential, Entitlement, Identity, Owner, System};
+use holdfast_core::{ApiToken, Credential, Entitlement, Identity, Leak, Owner, System};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -16,10 +16,12 @@ pub enum Table {
     Credentials,
     Entitlements,
     Tokens,
+    Leaks,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
+        Self::Leaks,
         Self::Owners,
         Self::Systems,
         Self::Identities,
@@ -36,6 +38,7 @@ impl Table {
             Self::Credentials => "credentials",
             Self::Entitlements => "entitlements",
             Self::Tokens => "api_tokens",
+            Self::Leaks => "leaks",
         }
     }
 
@@ -48,6 +51,7 @@ impl Table {
             Self::Credentials => "credential",
             Self::Entitlements => "entitlement",
             Self::Tokens => "token",
+            Self::Leaks => "leak",
         }
     }
 
@@ -70,6 +74,7 @@ impl Table {
             Self::Credentials => &["identity_id", "kind", "state", "fingerprint", "external_id"],
             Self::Entitlements => &["identity_id", "system_id"],
             Self::Tokens => &["name"],
+            Self::Leaks => &["fingerprint", "rule"],
         }
     }
 
@@ -363,5 +368,21 @@ impl Record for ApiToken {
     }
     fn values(&self) -> Vec<Value> {
         vec![Value::text(&self.name)]
+    }
+}
+
+impl Record for Leak {
+    const TABLE: Table = Table::Leaks;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn values(&self) -> Vec<Value> {
+        vec![
+            Value::text(self.fingerprint.to_string()),
+            Value::text(&self.rule),
+        ]
     }
 }

@@ -2,9 +2,10 @@
 //! Migrations are append-only: a released step is never edited, only followed by a new one.
 
 /// `(version, statements)` in order; each step runs in one transaction.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE owners (
     id TEXT PRIMARY KEY, version BIGINT NOT NULL,
     name TEXT NOT NULL, kind TEXT NOT NULL, active BIGINT NOT NULL,
@@ -60,7 +61,19 @@ CREATE TABLE audit_keys (
     key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, registered_at TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE leaks (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    fingerprint TEXT NOT NULL, rule TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_leaks__fingerprint UNIQUE (fingerprint)
+);
+"#,
+    ),
+];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders
 /// the n-th (1-based) placeholder in the backend's syntax.

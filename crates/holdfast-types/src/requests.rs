@@ -208,3 +208,27 @@ pub struct CreateTokenRequest {
     /// Lifetime in seconds; default 30 days, at most one year.
     pub ttl_seconds: Option<u64>,
 }
+
+/// One secret found by a scanner: its fingerprint and where it was, never its value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedFinding {
+    /// `sha256:…` of the secret.
+    pub fingerprint: Option<String>,
+    /// The detector that recognised it.
+    pub rule: Option<String>,
+    /// Where the copy is, e.g. `file:///srv/app/.env:3` or `git:/src/app@3f2a…:config.py:12`.
+    pub location: Option<String>,
+    /// Redacted preview (first characters and length).
+    pub preview: Option<String>,
+}
+
+/// A batch of scanner findings to record as exposures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanReport {
+    /// What produced the findings; defaults to `scanner`.
+    pub source: Option<String>,
+    #[serde(default)]
+    pub findings: Vec<ReportedFinding>,
+}

@@ -304,3 +304,50 @@ page!(CredentialPage, CredentialView);
 page!(EntitlementPage, EntitlementView);
 page!(TokenPage, TokenView);
 page!(AuditPage, AuditRecordView);
+
+/// A secret seen somewhere that matches no credential in the inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeakView {
+    pub id: Uuid,
+    pub version: i64,
+    pub fingerprint: String,
+    pub rule: String,
+    pub preview: String,
+    pub locations: Vec<holdfast_core::Exposure>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen: OffsetDateTime,
+}
+
+impl From<holdfast_core::Leak> for LeakView {
+    fn from(l: holdfast_core::Leak) -> Self {
+        Self {
+            id: l.id,
+            version: l.version,
+            fingerprint: l.fingerprint.to_string(),
+            rule: l.rule,
+            preview: l.preview,
+            locations: l.locations,
+            first_seen: l.first_seen,
+            last_seen: l.last_seen,
+        }
+    }
+}
+
+/// What a scan report changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScanReportResult {
+    /// Findings whose fingerprint matched a known credential (recorded as its exposures).
+    pub matched: usize,
+    /// Findings that matched nothing (recorded as leaks: unknown credentials in the wild).
+    pub unmatched: usize,
+    /// New locations recorded (a location already known is not added twice).
+    pub new_locations: usize,
+    pub credentials: Vec<Uuid>,
+    pub leaks: Vec<Uuid>,
+}
+
+page!(LeakPage, LeakView);

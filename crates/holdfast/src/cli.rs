@@ -66,6 +66,9 @@ pub enum Command {
     /// What identities may do.
     #[command(subcommand)]
     Entitlement(EntitlementCmd),
+    /// Secrets found in the wild that match no known credential.
+    #[command(subcommand)]
+    Leak(LeakCmd),
     /// Holdfast's own API tokens.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -487,6 +490,10 @@ pub struct ScanArgs {
     /// No progress bar even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Send the findings (fingerprints, locations, redacted previews; never values) to the Holdfast
+    /// server at `--addr`, where each becomes an exposure of the credential with that fingerprint.
+    #[arg(long)]
+    pub report_to_server: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -516,4 +523,15 @@ pub enum RulesCmd {
     Check,
     /// List the rules.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeakCmd {
+    /// List leaks.
+    List {
+        #[arg(long)]
+        rule: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
 }

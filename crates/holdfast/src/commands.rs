@@ -560,3 +560,23 @@ pub async fn init(c: &Client, json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+pub async fn leak(c: &Client, json: bool, cmd: LeakCmd) -> anyhow::Result<()> {
+    match cmd {
+        LeakCmd::List { rule, page } => {
+            let filters = [("rule", rule.as_deref())];
+            let (items, next) = pages(&page, |after, limit| async move {
+                c.list_leaks(params(&filters, after, limit))
+                    .await
+                    .map(|p| (p.items, p.next))
+            })
+            .await?;
+            table(
+                json,
+                &items,
+                next.as_deref(),
+                &["id", "rule", "preview", "fingerprint", "last_seen"],
+            )
+        }
+    }
+}

@@ -53,7 +53,17 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Serve(a) => serve::run(a).await.map(|()| true),
         Command::Demo(a) => demo::run(a).await.map(|()| true),
         Command::Bench(a) => bench::run(a).await.map(|()| true),
-        Command::Scan(a) => tokio::task::spawn_blocking(move || scan::run(a, json)).await?,
+        Command::Scan(a) => {
+            let c = if a.report_to_server {
+                Some(client(&cli.global)?)
+            } else {
+                None
+            };
+            tokio::task::spawn_blocking(move || scan::run(a, json, c)).await?
+        }
+        Command::Leak(c) => commands::leak(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
         Command::Operator(OperatorCmd::Init) => commands::init(&client(&cli.global)?, json)
             .await
             .map(|()| true),

@@ -19,7 +19,12 @@ use crate::cli::{MinConfidence, RulesCmd, ScanArgs, ScanCmd, ScanFormat};
 const CONFIG_FILE: &str = ".holdfast-scan.toml";
 
 /// Runs the command; `Ok(true)` when nothing was found (exit 0), `Ok(false)` when something was (exit 1).
-pub fn run(args: ScanArgs, json: bool) -> anyhow::Result<bool> {
+/// `client` is the server to report to with `--report-to-server`.
+pub fn run(
+    args: ScanArgs,
+    json: bool,
+    client: Option<holdfast_client::Client>,
+) -> anyhow::Result<bool> {
     if let Some(ScanCmd::Rules(cmd)) = args.command {
         return rules(cmd, json);
     }
@@ -181,6 +186,15 @@ pub fn run(args: ScanArgs, json: bool) -> anyhow::Result<bool> {
         }
         None => std::io::stdout().lock().write_all(report.as_bytes())?,
     }
+    if args.report_to_server {
+        let client =
+            client.ok_or_else(|| anyhow::anyhow!("--report-to-server needs --addr and a token"))?;
+        let root = paths
+            .first()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .unwrap_or_default();
+        report_to(&client, &findings, &root)?;
+    }
     let what = if stats.commits.is_some() {
         "blobs"
     } else {
@@ -201,6 +215,52 @@ pub fn run(args: ScanArgs, json: bool) -> anyhow::Result<bool> {
             .unwrap_or_default(),
     );
     Ok(findings.is_empty())
+}
+
+/// Where a finding is, as the inventory records it.
+fn location(f: &Finding, root: &std::path::Path) -> String {
+    match &f.git {
+        Some(g) => format!("git:{}@{}:{}:{}", root.display(), g.commit, f.path, f.line),
+        None => {
+            let p = std::path::Path::new(&f.path);
+            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            format!("file://{}:{}", abs.display(), f.line)
+        }
+    }
+}
+
+fn report_to(
+    client: &holdfast_client::Client,
+    findings: &[Finding],
+    root: &std::path::Path,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Handle::current();
+    let (mut matched, mut unmatched, mut new) = (0, 0, 0);
+    for chunk in findings.chunks(2000) {
+        let req = holdfast_types::ScanReport {
+            source: Some("scanner".into()),
+            findings: chunk
+                .iter()
+                .map(|f| holdfast_types::ReportedFinding {
+                    fingerprint: Some(f.fingerprint.clone()),
+                    rule: Some(f.rule.clone()),
+                    location: Some(location(f, root)),
+                    preview: Some(f.preview.clone()),
+                })
+                .collect(),
+        };
+        let r = rt
+            .block_on(client.scan_report(&req))
+            .context("reporting findings to the server")?;
+        matched += r.matched;
+        unmatched += r.unmatched;
+        new += r.new_locations;
+    }
+    eprintln!(
+        "reported to {}: {matched} matched known credentials, {unmatched} unknown (leaks), {new} new locations",
+        client.addr()
+    );
+    Ok(())
 }
 
 fn text(findings: &[Finding], show: bool) -> String {

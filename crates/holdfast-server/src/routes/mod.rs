@@ -4,6 +4,7 @@ pub mod audit;
 pub mod credentials;
 pub mod entitlements;
 pub mod identities;
+pub mod leaks;
 pub mod owners;
 pub mod sys;
 pub mod systems;

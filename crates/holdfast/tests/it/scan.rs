@@ -327,3 +327,98 @@ fn git_history_of_ten_thousand_commits_reads_each_blob_once() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&msg.stdout).trim(), "c6000");
 }
+
+#[tokio::test]
+async fn findings_reported_to_the_server_become_exposures_or_leaks_without_values() {
+    let data = tempfile::tempdir().unwrap();
+    let s = crate::common::Server::start(data.path(), &[]);
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    crate::common::owner(&c, "team").await;
+    let id = c
+        .create_identity(&crate::common::identity_req("billing", "team"))
+        .await
+        .unwrap();
+    let known = "Kq7#vR2m!Zt9xP4w";
+    let cred = c
+        .create_credential(&holdfast_types::CreateCredentialRequest {
+            identity: Some(id.id.to_string()),
+            kind: Some(holdfast_core::CredentialKind::Password),
+            name: Some("billing db".into()),
+            value: Some(known.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let unknown = "Ht5!wQ8z#Lm3Vx7r";
+    std::fs::write(
+        repo.path().join("billing.env"),
+        format!("DB_PASSWORD={known}\nSMTP_PASSWORD={unknown}\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "scan",
+            "--no-progress",
+            "--report-to-server",
+            "--addr",
+            &s.url,
+            "--token",
+            &token,
+        ])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 matched known credentials, 1 unknown (leaks), 2 new locations"),
+        "{}",
+        stderr(&out)
+    );
+
+    let cred = c.credential(&cred.id.to_string()).await.unwrap();
+    assert_eq!(cred.exposures.len(), 1);
+    assert!(
+        cred.exposures[0].location.starts_with("file://")
+            && cred.exposures[0].location.ends_with("billing.env:1"),
+        "{:?}",
+        cred.exposures
+    );
+    assert_eq!(cred.exposures[0].source, "scanner");
+    let leaks = c.list_leaks(vec![]).await.unwrap().items;
+    assert_eq!(leaks.len(), 1);
+    assert_eq!(
+        leaks[0].fingerprint,
+        holdfast_core::Fingerprint::of_secret(unknown.as_bytes()).to_string()
+    );
+    assert!(leaks[0].locations[0].location.ends_with("billing.env:2"));
+
+    // Reporting again adds no duplicate locations.
+    let out = Command::new(BIN)
+        .args([
+            "scan",
+            "--no-progress",
+            "--report-to-server",
+            "--addr",
+            &s.url,
+            "--token",
+            &token,
+        ])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("0 new locations"), "{}", stderr(&out));
+
+    // The server holds fingerprints and previews, never the values.
+    for f in ["holdfast.db", "holdfast.db-wal"] {
+        let bytes = std::fs::read(data.path().join(f)).unwrap_or_default();
+        for secret in [known, unknown] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} stored in {f}"
+            );
+        }
+    }
+    assert!(c.audit_verify(None).await.unwrap().ok);
+}
