@@ -208,7 +208,7 @@ mod tests {
         let d = dir.path();
         std::fs::create_dir_all(d.join(".git/objects")).unwrap();
         std::fs::create_dir_all(d.join("src")).unwrap();
-        let url = "postgres://app:Zq8mW2xR7tLp4Kv9@db.internal:5432/app";
+        let url = "postgres://app:Zq8mW2xR7tLp4Kv9@db.internal:5432/app"; // holdfast:allow
         std::fs::write(d.join(".env"), format!("DATABASE_URL={url}\n")).unwrap();
         std::fs::write(d.join(".git/objects/x"), format!("DATABASE_URL={url}\n")).unwrap();
         std::fs::write(d.join("src/blob.bin"), [b"\0\0", url.as_bytes()].concat()).unwrap();
