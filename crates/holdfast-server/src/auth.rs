@@ -70,7 +70,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let path = req.uri().path().to_string();
     let open = path == "/sys/health"
         || (path == "/sys/init" && matches!(state.store.is_initialized().await, Ok(false)));
-    let response = if open {
+    if open {
         next.run(req).await
     } else {
         let header = req
@@ -103,8 +103,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             }
             Err(e) => e.into_response(),
         }
-    };
-    response
+    }
 }
 
 async fn lookup(state: &AppState, header: Option<&str>) -> Result<Option<ApiToken>, ApiError> {

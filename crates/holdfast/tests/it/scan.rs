@@ -276,11 +276,11 @@ fn git_history_of_ten_thousand_commits_reads_each_blob_once() {
             ""
         };
         let body = format!("{content}{secret}");
+        let msg = format!("c{i}");
         stream.push_str(&format!(
-            "commit refs/heads/main\ncommitter Dev <dev@acme.io> {} +0000\ndata {}\n{}\n",
+            "commit refs/heads/main\ncommitter Dev <dev@acme.io> {} +0000\ndata {}\n{msg}\n",
             1_700_000_000 + i,
-            format!("c{i}").len(),
-            format!("c{i}")
+            msg.len()
         ));
         stream.push_str(&format!(
             "M 100644 inline src/m{}.py\ndata {}\n{body}\n",
