@@ -422,3 +422,32 @@ async fn findings_reported_to_the_server_become_exposures_or_leaks_without_value
     }
     assert!(c.audit_verify(None).await.unwrap().ok);
 }
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let (dir, _) = tree();
+    let schema: Value =
+        serde_json::from_str(include_str!("../data/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::draft4::new(&schema).unwrap();
+    for extra in [&[][..], &["--rule", "generic-password"][..]] {
+        let mut args = vec!["--format", "sarif"];
+        args.extend_from_slice(extra);
+        let out = scan(dir.path(), &args);
+        let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+    }
+    // An empty scan is valid SARIF too.
+    let empty = tempfile::tempdir().unwrap();
+    let out = scan(empty.path(), &["--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(validator.is_valid(&sarif));
+    // A broken log is rejected, so the check can fail.
+    let mut broken = sarif.clone();
+    broken["version"] = Value::String("2.0.0".into());
+    assert!(!validator.is_valid(&broken));
+}
