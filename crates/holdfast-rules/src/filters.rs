@@ -11,6 +11,8 @@ pub struct InputContext<'a> {
     /// Whether the value was quoted.
     pub quoted: bool,
     pub path: Option<&'a str>,
+    /// The whole match the secret sits in (for URL rules: scheme, user, host).
+    pub whole: &'a [u8],
 }
 
 /// Shannon entropy in bits per byte.
@@ -263,32 +265,62 @@ pub(crate) fn is_variable(v: &[u8]) -> bool {
     false
 }
 
-fn url_password(v: &[u8]) -> bool {
-    !v.is_empty()
-        && !is_variable(v)
-        && !v.starts_with(b"$")
-        && !v.starts_with(b"%")
-        && !is_placeholder(v)
-        && {
-            let lower = v.to_ascii_lowercase();
-            !matches!(
-                lower.as_slice(),
-                b"password"
-                    | b"pass"
-                    | b"pwd"
-                    | b"secret"
-                    | b"user"
-                    | b"username"
-                    | b"root"
-                    | b"postgres"
-                    | b"admin"
-                    | b"guest"
-                    | b"test"
-                    | b"mysql"
-                    | b"redis"
-                    | b"changeit"
-            )
-        }
+/// Hosts that only ever appear in documentation and examples (RFC 2606 and friends).
+fn is_documentation_host(whole: &[u8]) -> bool {
+    let Some(at) = whole.iter().rposition(|&b| b == b'@') else {
+        return false;
+    };
+    let host =
+        String::from_utf8_lossy(whole.get(at + 1..).unwrap_or_default()).to_ascii_lowercase();
+    let host = host
+        .split([':', '/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    [
+        "example.com",
+        "example.org",
+        "example.net",
+        "example",
+        "test",
+        "invalid",
+    ]
+    .iter()
+    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+fn url_password(v: &[u8], whole: &[u8]) -> bool {
+    if v.is_empty()
+        || is_variable(v)
+        || v.starts_with(b"$")
+        || v.starts_with(b"%")
+        || is_placeholder(v)
+        || is_documentation_host(whole)
+    {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    !matches!(
+        lower.as_slice(),
+        b"password"
+            | b"pass"
+            | b"pwd"
+            | b"secret"
+            | b"user"
+            | b"username"
+            | b"root"
+            | b"postgres"
+            | b"admin"
+            | b"guest"
+            | b"test"
+            | b"mysql"
+            | b"redis"
+            | b"changeit"
+            | b"opensesame"
+            | b"open sesame"
+            | b"passw0rd"
+            | b"p@ssw0rd"
+    )
 }
 
 fn private_key_body(v: &[u8]) -> bool {
@@ -348,7 +380,7 @@ impl Validator {
             Self::Base64 => b64_decode(c.value).is_some(),
             Self::NotVariable => !is_variable(c.value),
             Self::GenericValue => crate::generic::judge(c),
-            Self::UrlPassword => url_password(c.value),
+            Self::UrlPassword => url_password(c.value, c.whole),
             Self::PrivateKeyBody => private_key_body(c.value),
         }
     }

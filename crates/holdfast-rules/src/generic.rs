@@ -175,6 +175,7 @@ const WEAK_OR_DEMO: &[&str] = &[
     "n/a",
     "na",
     "xxx",
+    "opensesame",
 ];
 
 fn key_is_non_secret(key: &[u8]) -> bool {
@@ -271,7 +272,19 @@ fn looks_like_path_or_url(v: &[u8]) -> bool {
 /// The judgement for `generic-value`.
 pub(crate) fn judge(c: &InputContext<'_>) -> bool {
     let v = c.value;
-    if v.len() < 8 || v.len() > 200 {
+    // `syn::token::Brace`, `SigningKey::from`: a path separator, not an assignment.
+    if v.starts_with(b":") || v.starts_with(b"=") || v.starts_with(b">") {
+        return false;
+    }
+    let password_key = c.key.is_some_and(|k| {
+        let k = k.to_ascii_lowercase();
+        [&b"pass"[..], b"pwd"]
+            .iter()
+            .any(|w| crate::filters::contains(&k, w))
+    });
+    // People choose short passwords; machine secrets and tokens are longer.
+    let min = if password_key { 8 } else { 12 };
+    if v.len() < min || v.len() > 200 {
         return false;
     }
     if let Some(k) = c.key
@@ -326,6 +339,7 @@ mod tests {
             key: Some(key.as_bytes()),
             quoted,
             path: Some(path),
+            whole: value.as_bytes(),
         })
     }
 
@@ -333,6 +347,8 @@ mod tests {
     fn judged_by_context() {
         let cases = [
             ("Tr0ub4dor&3x", "password", true, "app.py", true),
+            (":Brace\"]", "token", true, "token.css", false),
+            ("Zq8mW2xR7t", "token", true, "README.md", false),
             ("Tr0ub4dor&3x", "password", false, "app.py", false),
             ("Tr0ub4dor&3x", "password", false, ".env", true),
             ("Tr0ub4dor&3x", "password_hash", true, "app.py", false),

@@ -201,6 +201,7 @@ impl Rule {
             key,
             quoted,
             path: ctx.path,
+            whole: whole.as_bytes(),
         };
         if !self.validators.iter().all(|v| v.accepts(&ictx)) {
             return None;

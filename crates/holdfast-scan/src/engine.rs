@@ -59,6 +59,7 @@ impl Engine {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| BuildError(e.to_string()))?;
         Ok(Self {
