@@ -42,6 +42,9 @@ pub struct RuleDef {
     pub validators: Vec<String>,
     pub min_entropy: Option<f64>,
     pub window: Option<usize>,
+    /// The rule that finds this credential's other half (an AWS key id's secret key): findings of
+    /// the two in one file, close together, are reported as a pair.
+    pub pairs_with: Option<String>,
     #[serde(default)]
     pub examples: Vec<String>,
     #[serde(default)]
@@ -250,6 +253,17 @@ impl Ruleset {
                     });
                 }
                 rules.push(Rule::compile(def, file)?);
+            }
+        }
+        for r in &rules {
+            if let Some(p) = &r.def.pairs_with
+                && !ids.contains(p)
+            {
+                return Err(LoadError::Rule {
+                    file: String::new(),
+                    id: r.def.id.clone(),
+                    message: format!("pairs_with names `{p}`, which is not a rule"),
+                });
             }
         }
         Ok(Self { rules })

@@ -76,6 +76,10 @@ pub struct Finding {
     pub snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitOrigin>,
+    /// The id of the finding holding this credential's other half (an AWS key id and its secret),
+    /// when both are in the same file within a few lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_with: Option<String>,
     #[serde(skip)]
     pub secret: Secret,
 }

@@ -89,10 +89,42 @@ pub fn findings(engine: &Engine, hay: &[u8], path: &str, matches: Vec<RawMatch>)
             snippet: snippet(hay, m.secret_start, m.secret_end, &preview),
             preview,
             git: None,
+            paired_with: None,
             secret,
         });
     }
+    pair_up(engine, &mut out);
     out
+}
+
+/// Lines within which two halves of one credential count as a pair.
+const PAIR_DISTANCE: usize = 10;
+
+/// Links findings of paired rules (an AWS key id and its secret key) that sit close together.
+fn pair_up(engine: &Engine, findings: &mut [Finding]) {
+    let mut links = vec![];
+    for (i, f) in findings.iter().enumerate() {
+        let Some(other) = engine
+            .rules
+            .get(&f.rule)
+            .and_then(|r| r.def.pairs_with.as_deref())
+        else {
+            continue;
+        };
+        let best = findings
+            .iter()
+            .filter(|g| g.rule == other)
+            .min_by_key(|g| g.line.abs_diff(f.line))
+            .filter(|g| g.line.abs_diff(f.line) <= PAIR_DISTANCE);
+        if let Some(g) = best {
+            links.push((i, g.id.clone()));
+        }
+    }
+    for (i, id) in links {
+        if let Some(f) = findings.get_mut(i) {
+            f.paired_with = Some(id);
+        }
+    }
 }
 
 /// Scans one buffer as if it were the file at `path`.
@@ -201,6 +233,25 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+
+    #[test]
+    fn aws_key_id_and_secret_are_paired() {
+        let engine = Engine::new(holdfast_rules::bundled().unwrap()).unwrap();
+        let text = b"[default]\naws_access_key_id = AKIA4T2XQMZ7P3LKVB5D\naws_secret_access_key = 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\n"; // holdfast:allow
+        let mut found = scan_bytes(&engine, text, ".aws/credentials");
+        found.sort_by_key(|f| f.line);
+        let rules: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["aws-access-key-id", "aws-secret-access-key"]);
+        assert_eq!(found[0].paired_with.as_deref(), Some(found[1].id.as_str()));
+        assert_eq!(found[1].paired_with.as_deref(), Some(found[0].id.as_str()));
+        let alone = scan_bytes(
+            &engine,
+            b"aws_access_key_id = AKIA4T2XQMZ7P3LKVB5D\n",
+            "x.ini",
+        );
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].paired_with, None);
+    }
 
     #[test]
     fn walks_hidden_files_skips_binaries_and_git_dirs() {
