@@ -266,123 +266,75 @@ fn list(ids: &[Uuid]) -> Value {
     }
 }
 
-impl Record for Owner {
-    const TABLE: Table = Table::Owners;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(&self.name),
-            Value::text(self.kind.as_str()),
-            Value::Int(Some(i64::from(self.active))),
-        ]
-    }
+/// Implements [`Record`] for a domain type with `id` and `version` fields; `$values` maps the record
+/// to its indexed columns, in [`Table::columns`] order.
+macro_rules! record {
+    ($ty:ty, $table:expr, |$r:ident| $values:block) => {
+        impl Record for $ty {
+            const TABLE: Table = $table;
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn version(&self) -> i64 {
+                self.version
+            }
+            fn values(&self) -> Vec<Value> {
+                let $r = self;
+                $values
+            }
+        }
+    };
 }
 
-impl Record for System {
-    const TABLE: Table = Table::Systems;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(&self.name),
-            Value::text(self.kind.as_str()),
-            Value::opt_text(self.environment.as_ref()),
-        ]
-    }
-}
+record!(Owner, Table::Owners, |r| {
+    vec![
+        Value::text(&r.name),
+        Value::text(r.kind.as_str()),
+        Value::Int(Some(i64::from(r.active))),
+    ]
+});
 
-impl Record for Identity {
-    const TABLE: Table = Table::Identities;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(self.kind.as_str()),
-            Value::text(&self.name),
-            Value::text(&self.source),
-            Value::opt_text(self.external_id.as_ref()),
-            Value::opt_text(self.owner_id),
-            Value::text(self.state.as_str()),
-            Value::text(self.tier.as_str()),
-            Value::opt_text(self.environment.as_ref()),
-            list(&self.systems),
-        ]
-    }
-}
+record!(System, Table::Systems, |r| {
+    vec![
+        Value::text(&r.name),
+        Value::text(r.kind.as_str()),
+        Value::opt_text(r.environment.as_ref()),
+    ]
+});
 
-impl Record for Credential {
-    const TABLE: Table = Table::Credentials;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(self.identity_id.to_string()),
-            Value::text(self.kind.as_str()),
-            Value::text(self.state.as_str()),
-            Value::opt_text(self.fingerprint.as_ref()),
-            Value::opt_text(self.external_id.as_ref()),
-        ]
-    }
-}
+record!(Identity, Table::Identities, |r| {
+    vec![
+        Value::text(r.kind.as_str()),
+        Value::text(&r.name),
+        Value::text(&r.source),
+        Value::opt_text(r.external_id.as_ref()),
+        Value::opt_text(r.owner_id),
+        Value::text(r.state.as_str()),
+        Value::text(r.tier.as_str()),
+        Value::opt_text(r.environment.as_ref()),
+        list(&r.systems),
+    ]
+});
 
-impl Record for Entitlement {
-    const TABLE: Table = Table::Entitlements;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(self.identity_id.to_string()),
-            Value::opt_text(self.system_id),
-        ]
-    }
-}
+record!(Credential, Table::Credentials, |r| {
+    vec![
+        Value::text(r.identity_id.to_string()),
+        Value::text(r.kind.as_str()),
+        Value::text(r.state.as_str()),
+        Value::opt_text(r.fingerprint.as_ref()),
+        Value::opt_text(r.external_id.as_ref()),
+    ]
+});
 
-impl Record for ApiToken {
-    const TABLE: Table = Table::Tokens;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![Value::text(&self.name)]
-    }
-}
+record!(Entitlement, Table::Entitlements, |r| {
+    vec![
+        Value::text(r.identity_id.to_string()),
+        Value::opt_text(r.system_id),
+    ]
+});
 
-impl Record for Leak {
-    const TABLE: Table = Table::Leaks;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn values(&self) -> Vec<Value> {
-        vec![
-            Value::text(self.fingerprint.to_string()),
-            Value::text(&self.rule),
-        ]
-    }
-}
+record!(ApiToken, Table::Tokens, |r| { vec![Value::text(&r.name)] });
+
+record!(Leak, Table::Leaks, |r| {
+    vec![Value::text(r.fingerprint.to_string()), Value::text(&r.rule)]
+});
