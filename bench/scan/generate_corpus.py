@@ -347,6 +347,42 @@ def _sentence(rng):
     return w[0].capitalize() + " " + " ".join(w[1:]) + "."
 
 
+# Non-secret values under secret-sounding names: what makes keyword scanners slow and imprecise.
+BAIT = [
+    (("password", "file"), lambda r: f"/run/secrets/{r.choice(('db_password', 'postgres-password', 'smtp_password', 'redis.pass'))}"),
+    (("token", "endpoint", "auth", "method"), lambda r: r.choice(("client_secret_basic", "client_secret_post", "private_key_jwt"))),
+    (("api", "key", "env"), lambda r: r.choice(ENV_SECRETISH)),
+    (("password", "encoder"), lambda r: r.choice(("bcrypt", "argon2", "pbkdf2_sha256", "scrypt"))),
+    (("secret", "store"), lambda r: r.choice(("aws-secretsmanager", "vault", "gcp-secret-manager", "azure-keyvault", "sops"))),
+    (("token", "audience"), lambda r: f"https://api.{r.choice(DOMAINS)}"),
+    (("access", "token", "lifetime"), lambda r: r.choice(("3600s", "15m", "1h", "PT30M"))),
+    (("jwt", "secret", "ref"), lambda r: f"vault:secret/data/{r.choice(PROJECTS)}#jwt"),
+    (("client", "secret", "name"), lambda r: f"{r.choice(PROJECTS)}-oauth-client"),
+    (("password", "hash", "algorithm"), lambda r: r.choice(("argon2id", "bcrypt-sha256", "PBKDF2WithHmacSHA512"))),
+    (("secret", "version", "stage"), lambda r: r.choice(("AWSCURRENT", "AWSPREVIOUS", "latest"))),
+    (("tokenizer",), lambda r: r.choice(("bert-base-uncased", "cl100k_base", "gpt2", "sentencepiece"))),
+    (("auth", "token", "header"), lambda r: r.choice(("X-Auth-Token", "X-Api-Token", "Authorization"))),
+    (("secrets", "provider"), lambda r: r.choice(("sops", "doppler", "vault", "1password-connect"))),
+    (("github", "token", "scopes"), lambda r: r.choice(("repo,read:org", "read:packages", "workflow,repo"))),
+    (("credentials", "path"), lambda r: r.choice(("~/.aws/credentials", "/etc/gcp/service-account.json", "/var/run/secrets/kubernetes.io/serviceaccount/token"))),
+    (("secret", "key", "ref"), lambda r: f"{r.choice(PROJECTS)}-secrets/{r.choice(('password', 'api-key', 'token'))}"),
+    (("existing", "secret"), lambda r: F["secretname"](r)),
+    (("password", "reset", "url"), lambda r: f"https://{r.choice(PROJECTS)}.{r.choice(DOMAINS)}/account/password/reset"),
+    (("token", "cache", "dir"), lambda r: f"/var/cache/{r.choice(PROJECTS)}/tokens"),
+    (("api", "key", "id"), lambda r: uuid4(r)),
+    (("signing", "key", "id"), lambda r: r.choice(("kid-2024-01", "rsa-prod-1", "hmac-v2")) + "-" + hexs(r, 6)),
+    (("secret", "rotation", "days"), lambda r: str(r.choice((30, 60, 90, 180)))),
+    (("keystore", "type"), lambda r: r.choice(("PKCS12", "JKS"))),
+    (("password", "policy"), lambda r: r.choice(("strict", "nist-800-63b", "legacy"))),
+    (("token", "type"), lambda r: r.choice(("Bearer", "JWT", "opaque"))),
+]
+
+
+def bait(r, style, fmt):
+    words, vf = r.choice(BAIT)
+    return fmt.format(k=STYLES[style](list(words)), v=vf(r))
+
+
 F = {
     "noun": _ch(NOUNS), "verb": _ch(VERBS), "adj": _ch(ADJS), "word": _ch(WORDS),
     "Noun": lambda r: r.choice(NOUNS).capitalize(),
@@ -379,7 +415,12 @@ F = {
     "user": _ch(FIRSTNAMES),
     "ENV": _ch(ENV_PLAIN),
     "ENVS": _ch(ENV_SECRETISH),
-    "secretname": _ch(SECRET_NAMES),
+    "secretname": lambda r: r.choice((
+        lambda: r.choice(SECRET_NAMES),
+        lambda: f"{r.choice(PROJECTS)}-{r.choice(('db', 'api', 'smtp', 'redis', 'oauth'))}-credentials",
+        lambda: f"{r.choice(('prod', 'staging', 'dev'))}/{r.choice(PROJECTS)}/{r.choice(NOUNS)}",
+        lambda: f"{r.choice(PROJECTS)}-{r.choice(('prod', 'staging', 'dev'))}-secrets",
+        lambda: f"{r.choice(PROJECTS)}-tls"))(),
     "image": _ch(K8S_IMAGES),
     "svc": lambda r: f"{r.choice(PROJECTS)}-{r.choice(SUFFIXES)}",
     "proj": _ch(PROJECTS),
@@ -393,6 +434,23 @@ F = {
     "bool": _ch(("true", "false")),
     "Bool": _ch(("True", "False")),
     "l": _ch("abcdefghijklmnopqrstuvwxyz"),
+    "bait_yaml": lambda r: bait(r, r.choice(("snake", "camel")), "{k}: {v}"),
+    "bait_env": lambda r: bait(r, "upper", "{k}={v}"),
+    "bait_ini": lambda r: bait(r, "snake", "{k} = {v}"),
+    "bait_props": lambda r: bait(r, "dot", "{k}={v}"),
+    "bait_json": lambda r: bait(r, "camel", '"{k}": "{v}"'),
+    "bait_toml": lambda r: bait(r, "snake", '{k} = "{v}"'),
+    "bait_py": lambda r: bait(r, "upper", '{k} = "{v}"'),
+    "bait_js": lambda r: bait(r, "upper", "const {k} = '{v}';"),
+    "bait_go": lambda r: bait(r, "camel", 'const {k} = "{v}"'),
+    "bait_java": lambda r: bait(r, "upper", 'private static final String {k} = "{v}";'),
+    "bait_rb": lambda r: bait(r, "upper", "{k} = '{v}'"),
+    "bait_php": lambda r: bait(r, "upper", "const {k} = '{v}';"),
+    "bait_cs": lambda r: bait(r, "pascal", 'private const string {k} = "{v}";'),
+    "bait_rs": lambda r: bait(r, "upper", 'const {k}: &str = "{v}";'),
+    "bait_sh": lambda r: bait(r, "upper", 'export {k}="{v}"'),
+    "bait_tf": lambda r: bait(r, "snake", '  {k} = "{v}"'),
+    "bait_xml": lambda r: bait(r, "pascal", '<add key="{k}" value="{v}" />'),
 }
 
 
@@ -742,7 +800,7 @@ def fac_misc(rng, syn, gen):
 
 
 POSITIVE_TABLE = [
-    (11, fac_generic_password), (5, fac_generic_secret), (6, fac_generic_token), (6, fac_generic_apikey),
+    (13, fac_generic_password), (6, fac_generic_secret), (7, fac_generic_token), (7, fac_generic_apikey),
     (4, fac_connstring), (8, fac_db_url),
     (5, fac_aws_pair), (4, fac_github_classic), (2, fac_github_fine), (2, fac_gitlab), (3, fac_slack),
     (3, fac_stripe), (2, fac_sendgrid), (2, fac_twilio), (2, fac_openai), (2, fac_anthropic), (1, fac_hf),
@@ -1047,7 +1105,6 @@ class CodeGen(Gen):
 
     def plant_assigns(self, item):
         rng = self.rng
-        s = self.syntax
         parts = []
         form = rng.random()
         for names, value, quoted in item.assigns:
@@ -1068,7 +1125,7 @@ class PyGen(CodeGen):
         'SCHEMA_SHA = "«sha»"', 'BASE_URL = "«url»"', "MAX_RETRIES = «num»", 'PASSWORD_RESET_PATH = "/account/password/reset"',
         'TOKEN_TYPE = "Bearer"', 'CACHE_PREFIX = "«noun»:v«num»"', "«CONST» = «num»", '«CONST» = "«word»"',
         'AUTH_HEADER = "Authorization"', 'SECRET_ARN_PREFIX = "arn:aws:secretsmanager:«region»:«big»:secret:"',
-        'CREDENTIALS_FILE = "~/.config/«proj»/credentials.json"', 'LOGO_SHA256 = "«sha256»"',
+        'CREDENTIALS_FILE = "~/.config/«proj»/credentials.json"', 'LOGO_SHA256 = "«sha256»"', 'PLACEHOLDER_AVATAR_B64 = "«blob»"', "«bait_py»", "«bait_py»", "«bait_py»",
     )
     STMTS = TL(
         "«var» = self.«func»(«var2», timeout=«num»)", 'logger.info("«msg»", «var»)', "if not «var»:\n        raise ValueError(\"«msg»\")",
@@ -1098,7 +1155,7 @@ class PyGen(CodeGen):
     CLASSES = TL(
         "class «Class»:\n    \"\"\"«sentence»\"\"\"\n\n    def __init__(self, client, api_key=None, timeout=«num»):\n        self.client = client\n        self.api_key = api_key\n        self.timeout = timeout\n        self._token = None\n",
         "@dataclass\nclass «Class»:\n    «var»: str\n    «var2»: int = «num»\n    password_env: str = \"«ENVS»\"\n    token_url: str = TOKEN_URL\n    tags: List[str] = field(default_factory=list)\n",
-        "class «Noun»Form(forms.Form):\n    username = forms.CharField(max_length=150)\n    password = forms.CharField(widget=forms.PasswordInput)\n    password_confirm = forms.CharField(widget=forms.PasswordInput, label=\"Confirm password\")\n    api_key = forms.CharField(required=False, help_text=\"Leave blank to generate a new API key\")\n",
+        "class «Noun»Form(forms.Form):\n    username = forms.CharField(max_length=150)\n    password_field = forms.CharField()\n    password = forms.CharField(widget=forms.PasswordInput)\n    password_confirm = forms.CharField(widget=forms.PasswordInput, label=\"Confirm password\")\n    api_key = forms.CharField(required=False, help_text=\"Leave blank to generate a new API key\")\n",
         "class «Noun»(models.Model):\n    id = models.UUIDField(primary_key=True, default=uuid.uuid4)\n    name = models.CharField(max_length=«num»)\n    api_key_hash = models.CharField(max_length=64, unique=True)\n    token_expires_at = models.DateTimeField(null=True)\n    created_at = models.DateTimeField(auto_now_add=True)\n",
     )
     TESTS = TL(
@@ -1211,7 +1268,7 @@ class JsGen(CLikeGen):
     CONSTS = TL("const TOKEN_URL = '«token_url»';", "const API_KEY_HEADER = 'X-API-Key';", "const DEFAULT_TIMEOUT_MS = «num»000;",
                 "const «CONST» = '«word»';", "const PASSWORD_FIELD = 'password';", "const SECRET_NAME = '«secretname»';",
                 "const BUILD_SHA = '«sha»';", "const «CONST»_ID = '«uuid»';", "const BASE_URL = '«url»';",
-                "const TOKEN_STORAGE_KEY = '«proj».auth.token';")
+                "const TOKEN_STORAGE_KEY = '«proj».auth.token';", "const FIXTURE_B64 = '«blob»';", "«bait_js»", "«bait_js»")
     STMTS = TL("const «cvar» = await this.«cfunc»(«cvar2», { limit: «num» });", "logger.info('«msg»', { «cvar» });",
                "if (!«cvar») {\n  throw new Error('«msg»');\n}", "const token = await getToken();",
                "const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };",
@@ -1243,7 +1300,7 @@ class TsGen(JsGen):
                 "\nexport interface «Noun»Options {\n  baseUrl: string;\n  apiKey?: string;\n  password?: string;\n  tokenUrl: string;\n  timeoutMs: number;\n}\n")
     CONSTS = TL("export const TOKEN_URL = '«token_url»';", "const API_KEY_HEADER = 'X-API-Key';", "export const DEFAULT_TIMEOUT_MS = «num»000;",
                 "const «CONST»: string = '«word»';", "export const SECRET_NAME = '«secretname»';", "const BUILD_SHA = '«sha»';",
-                "export type «Noun»Id = string;", "const «CONST»_ID = '«uuid»';", "export const PASSWORD_POLICY = { minLength: «num», requireDigit: true };")
+                "export type «Noun»Id = string;", "const «CONST»_ID = '«uuid»';", "export const PASSWORD_POLICY = { minLength: «num», requireDigit: true };", "export «bait_js»", "«bait_js»")
     FUNCS = [(T("export async function «cfunc»(«cvar»: string, options: Partial<«Noun»Options> = {}): Promise<«Noun»> {\n"), T("}\n")),
              (T("function «cfunc»(«cvar»: «Noun», «cvar2»?: number): boolean {\n"), T("}\n")),
              (T("async getToken(): Promise<string> {\n"), T("}\n"))]
@@ -1261,7 +1318,7 @@ class GoGen(CLikeGen):
     HEADER = TL("package «pkg»\n\n", 'import (\n\t"context"\n\t"encoding/json"\n\t"fmt"\n\t"net/http"\n\t"os"\n\t"time"\n)\n')
     CONSTS = TL('const tokenURL = "«token_url»"', 'const apiKeyHeader = "X-API-Key"', "const defaultTimeout = «num» * time.Second",
                 'const secretName = "«secretname»"', 'var build«Noun»SHA = "«sha»"', 'const «cvar»ID = "«uuid»"', 'const baseURL = "«url»"',
-                "const maxPasswordLength = «num»")
+                "const maxPasswordLength = «num»", "«bait_go»", "«bait_go»")
     STMTS = TL("«cvar», err := s.«cfunc»(ctx, «cvar2»)\nif err != nil {\n\treturn nil, fmt.Errorf(\"«msg»: %w\", err)\n}",
                "token, err := s.tokenSource.Token()\nif err != nil {\n\treturn nil, err\n}",
                'req.Header.Set("Authorization", "Bearer "+token.AccessToken)', 'password := os.Getenv("«ENVS»")',
@@ -1287,7 +1344,7 @@ class JavaGen(CLikeGen):
     CONSTS = TL('private static final String TOKEN_URL = "«token_url»";', 'private static final String API_KEY_HEADER = "X-API-Key";',
                 "private static final int PASSWORD_MIN_LENGTH = «num»;", 'private static final String SECRET_NAME = "«secretname»";',
                 '@Value("${«proj».db.password}")\nprivate String password;', '@Value("${«proj».api.token}")\nprivate String apiToken;',
-                'private static final String «CONST»_ID = "«uuid»";', 'private static final String BUILD_SHA = "«sha»";')
+                'private static final String «CONST»_ID = "«uuid»";', 'private static final String BUILD_SHA = "«sha»";', "«bait_java»", "«bait_java»")
     STMTS = TL("«Noun» «cvar» = «cvar2»Repository.findById(«cvar3»).orElseThrow();", 'log.info("«msg»", «cvar»);',
                'if («cvar» == null) {\n    throw new IllegalArgumentException("«msg»");\n}', "String token = tokenProvider.getToken();",
                'request.setHeader("Authorization", "Bearer " + token);', 'String password = System.getenv("«ENVS»");',
@@ -1306,7 +1363,7 @@ class RubyGen(CLikeGen):
     syntax = "rb"
     HEADER = TL("# frozen_string_literal: true\n\n", "require 'net/http'\nrequire 'json'\nrequire 'openssl'\n")
     CONSTS = TL('TOKEN_URL = "«token_url»"', "API_KEY_HEADER = 'X-API-Key'", "PASSWORD_MIN_LENGTH = «num»", "SECRET_NAME = '«secretname»'",
-                "«CONST»_ID = '«uuid»'", "BUILD_SHA = '«sha»'")
+                "«CONST»_ID = '«uuid»'", "BUILD_SHA = '«sha»'", "«bait_rb»", "«bait_rb»")
     STMTS = TL("«var» = «func»(«var2», limit: «num»)", 'Rails.logger.info("«msg»")', 'raise ArgumentError, "«msg»" if «var».nil?',
                "token = fetch_token", 'request["Authorization"] = "Bearer #{token}"', 'password = ENV.fetch("«ENVS»")',
                "api_key = request.headers[API_KEY_HEADER]", "return head(:unauthorized) unless user&.authenticate(params[:password])",
@@ -1326,7 +1383,7 @@ class PhpGen(CLikeGen):
     INDENT = "    "
     HEADER = TL("<?php\n\ndeclare(strict_types=1);\n\nnamespace App\\«Noun»;\n\n", "use Illuminate\\Support\\Facades\\Hash;\nuse Illuminate\\Http\\Request;\n")
     CONSTS = TL("const TOKEN_URL = '«token_url»';", "const API_KEY_HEADER = 'X-API-Key';", "const SECRET_NAME = '«secretname»';",
-                "const «CONST»_ID = '«uuid»';", "const BUILD_SHA = '«sha»';")
+                "const «CONST»_ID = '«uuid»';", "const BUILD_SHA = '«sha»';", "«bait_php»", "«bait_php»")
     STMTS = TL("$«var» = $this->«cfunc»($«var2», «num»);", "Log::info('«msg»', ['«noun»' => $«var»]);",
                "if (!$«var») {\n    throw new \\InvalidArgumentException('«msg»');\n}", "$token = $this->getToken();",
                "$headers = ['Authorization' => 'Bearer ' . $token];", "$password = $request->input('password');",
@@ -1346,7 +1403,7 @@ class CsGen(CLikeGen):
     HEADER = TL("using System;\nusing System.Net.Http;\nusing System.Threading.Tasks;\nusing Microsoft.Extensions.Configuration;\n\n", "namespace «Org».«Noun»;\n")
     CONSTS = TL('private const string TokenUrl = "«token_url»";', 'private const string ApiKeyHeader = "X-API-Key";',
                 'private const string SecretName = "«secretname»";', 'private static readonly Guid «Noun»Id = Guid.Parse("«uuid»");',
-                "public const int PasswordMinLength = «num»;")
+                "public const int PasswordMinLength = «num»;", "«bait_cs»", "«bait_cs»")
     STMTS = TL("var «cvar» = await _«cvar2»Repository.GetAsync(«cvar3», ct);", '_logger.LogInformation("«msg»", «cvar»);',
                'if («cvar» is null)\n{\n    throw new ArgumentNullException(nameof(«cvar»));\n}', "var token = await _tokenProvider.GetTokenAsync(ct);",
                'request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);', 'var password = Environment.GetEnvironmentVariable("«ENVS»");',
@@ -1366,7 +1423,7 @@ class RustGen(CLikeGen):
     INDENT = "    "
     HEADER = TL("use std::time::Duration;\nuse serde::{Deserialize, Serialize};\nuse anyhow::{Context, Result};\n\n")
     CONSTS = TL('const TOKEN_URL: &str = "«token_url»";', 'const API_KEY_HEADER: &str = "x-api-key";', 'const SECRET_NAME: &str = "«secretname»";',
-                "const PASSWORD_MIN_LEN: usize = «num»;", 'const «CONST»_ID: &str = "«uuid»";', 'const BUILD_SHA: &str = "«sha»";')
+                "const PASSWORD_MIN_LEN: usize = «num»;", 'const «CONST»_ID: &str = "«uuid»";', 'const BUILD_SHA: &str = "«sha»";', "«bait_rs»", "«bait_rs»")
     STMTS = TL("let «var» = self.«func»(&«var2»).await?;", 'tracing::info!(«var» = ?«var», "«msg»");', 'let token = self.token().await.context("«msg»")?;',
                'let password = std::env::var("«ENVS»").context("«ENVS» is not set")?;', 'let api_key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());',
                "if !verify_password(&password, &user.password_hash)? {\n    return Err(Error::Unauthorized);\n}",
@@ -1391,7 +1448,7 @@ class ShGen(Gen):
                'export PGPASSWORD="$(vault kv get -field=password secret/«proj»/db)"', "# «sentence»",
                'git rev-parse HEAD > build/sha.txt  # e.g. «sha»', 'docker build -t «domain»/«proj»:«short» .',
                'read -rsp "Password: " password', 'TOKEN=$(curl -s -X POST «token_url» -d grant_type=client_credentials | jq -r .access_token)',
-               'helm upgrade --install «proj» ./charts/«proj» --set image.tag=«short» --namespace «env»', "sleep «num»")
+               'helm upgrade --install «proj» ./charts/«proj» --set image.tag=«short» --namespace «env»', "sleep «num»", "«bait_sh»", "«bait_sh»")
 
     def begin(self):
         return "#!/usr/bin/env bash\n# " + R(self.rng, T("«sentence»")) + "\nset -euo pipefail\n\nlog() { echo \"[$(date -u +%H:%M:%S)] $*\" >&2; }\n\n"
@@ -1433,7 +1490,7 @@ class DockerGen(Gen):
                   "COPY «noun»/ ./«noun»/\n", "ENV «ENV»=«word»\n", "ARG «ENVS»\n", "RUN --mount=type=secret,id=npm_token NPM_TOKEN=$(cat /run/secrets/npm_token) npm ci\n",
                   "LABEL org.opencontainers.image.revision=\"«sha»\"\n", "HEALTHCHECK --interval=30s CMD curl -f http://localhost:«port»/healthz || exit 1\n",
                   "EXPOSE «port»\n", "USER «num»:«num»\n", "# «sentence»\n", "FROM «image»@sha256:«sha256»\n", "RUN pip install --no-cache-dir -r requirements.txt\n",
-                  "ENV PASSWORD_FILE=/run/secrets/db_password\n", "CMD [\"./«proj»\", \"--config\", \"/etc/«proj»/config.yaml\"]\n")
+                  "ENV PASSWORD_FILE=/run/secrets/db_password\n", "ENV «bait_env»\n", "CMD [\"./«proj»\", \"--config\", \"/etc/«proj»/config.yaml\"]\n")
         return "".join(R(rng, rng.choice(opts)) for _ in range(rng.randrange(3, 8))) + "\n"
 
     def assign(self, names, value, quoted, pem):
@@ -1452,7 +1509,8 @@ class EnvGen(Gen):
     LINES = TL("«ENV»=«word»", "PORT=«port»", "DATABASE_HOST=db-«proj».internal", "REDIS_URL=redis://cache-«proj»:6379/0", "LOG_LEVEL=info",
                "PUBLIC_URL=https://«proj».«domain»", "SENTRY_ENVIRONMENT=«env»", "FEATURE_«NOUN»_ENABLED=«bool»", "WORKERS=«num»",
                "OAUTH_TOKEN_URL=«token_url»", "SECRET_NAME=«secretname»", "PASSWORD_MIN_LENGTH=«num»", "API_KEY_HEADER=X-API-Key",
-               "TOKEN_TTL=«num»m", "S3_BUCKET=«proj»-«env»-assets", "AWS_REGION=«region»", "GIT_SHA=«sha»", "DEFAULT_TENANT_ID=«uuid»")
+               "TOKEN_TTL=«num»m", "S3_BUCKET=«proj»-«env»-assets", "AWS_REGION=«region»", "GIT_SHA=«sha»", "DEFAULT_TENANT_ID=«uuid»",
+               "«bait_env»", "«bait_env»", "«bait_env»")
 
     def block(self):
         rng = self.rng
@@ -1475,7 +1533,7 @@ class IniGen(Gen):
     dec_mult = 3.0
     LINES = TL("host = «proj»-db.internal", "port = «port»", "timeout = «num»", "log_level = info", "enabled = «bool»", "name = «proj»",
                "token_endpoint = «token_url»", "password_policy = strict", "secret_backend = vault", "api_key_header = X-API-Key",
-               "cache_dir = /var/cache/«proj»", "max_connections = «num»", "region = «region»")
+               "cache_dir = /var/cache/«proj»", "max_connections = «num»", "region = «region»", "«bait_ini»", "«bait_ini»")
 
     def block(self):
         rng = self.rng
@@ -1495,7 +1553,7 @@ class PropertiesGen(IniGen):
     LINES = TL("server.port=«port»", "spring.datasource.url=jdbc:postgresql://db-«proj»:5432/«proj»", "spring.datasource.username=«proj»_app",
                "spring.datasource.password=${DB_PASSWORD}", "«proj».api.token-url=«token_url»", "«proj».security.password.min-length=«num»",
                "logging.level.root=INFO", "management.endpoints.web.exposure.include=health,info", "«proj».«noun».enabled=«bool»",
-               "spring.security.oauth2.client.registration.«org».client-secret=${OAUTH_CLIENT_SECRET}", "«proj».build.sha=«sha»")
+               "spring.security.oauth2.client.registration.«org».client-secret=${OAUTH_CLIENT_SECRET}", "«proj».build.sha=«sha»", "«bait_props»", "«bait_props»")
 
     def block(self):
         rng = self.rng
@@ -1513,7 +1571,7 @@ class PropertiesGen(IniGen):
 class TomlGen(IniGen):
     syntax = "toml"
     LINES = TL('name = "«proj»"', 'version = "«semver»"', "port = «port»", "timeout_secs = «num»", 'token_url = "«token_url»"',
-               'password_env = "«ENVS»"', 'secret_name = "«secretname»"', "enabled = «bool»", 'rev = "«sha»"', 'log_level = "info"')
+               'password_env = "«ENVS»"', 'secret_name = "«secretname»"', "enabled = «bool»", 'rev = "«sha»"', 'log_level = "info"', "«bait_toml»", "«bait_toml»")
 
     def assign(self, names, value, quoted, pem):
         if pem:
@@ -1535,6 +1593,7 @@ class TfGen(Gen):
         'module "«noun»" {\n  source  = "git::https://github.com/«org»/terraform-«noun».git?ref=«sha»"\n  name    = "«proj»"\n  region  = "«region»"\n}\n',
         'resource "kubernetes_secret" "«noun»" {\n  metadata {\n    name = "«secretname»"\n  }\n  data = {\n    password = random_password.«noun».result\n  }\n}\n',
         'locals {\n  «noun»_id = "«uuid»"\n  tags = { env = "«env»", owner = "«proj»" }\n}\n',
+        'locals {\n«bait_tf»\n«bait_tf2»\n}\n',
     )
 
     def block(self):
@@ -1588,12 +1647,15 @@ class YamlGen(Gen):
         if s == "values":
             return R(rng, rng.choice(TL(
                 "«noun»:\n  enabled: «bool»\n  existingSecret: \"«secretname»\"\n  passwordKey: password\n  resources:\n    limits:\n      cpu: «num»00m\n      memory: «num»Mi\n",
+                "«noun»:\n  enabled: «bool»\n  «bait_yaml»\n  «bait_yaml2»\n  replicas: «num»\n",
+                "security:\n  «bait_yaml»\n  «bait_yaml2»\n  «bait_yaml3»\n",
                 "auth:\n  tokenUrl: «token_url»\n  apiKeyHeader: X-API-Key\n  password: \"\"\n  # password is read from the «secretname» secret when empty\n",
                 "podAnnotations:\n  checksum/config: «sha256»\n  build.«domain»/commit: «sha»\nnodeSelector: {}\ntolerations: []\n")))
         return "---\n" + R(rng, rng.choice(TL(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: «svc»\n  labels:\n    app: «svc»\nspec:\n  replicas: «num»\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/«org»/«proj»@sha256:«sha256»\n          env:\n            - name: DB_PASSWORD\n              valueFrom:\n                secretKeyRef:\n                  name: «secretname»\n                  key: password\n            - name: TOKEN_URL\n              value: «token_url»\n          ports:\n            - containerPort: «port»\n",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: «svc»\nspec:\n  selector:\n    app: «svc»\n  ports:\n    - port: «port»\n      targetPort: «port»\n",
             "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: «secretname»\nspec:\n  secretStoreRef:\n    name: vault\n    kind: ClusterSecretStore\n  target:\n    name: «secretname»\n  data:\n    - secretKey: password\n      remoteRef:\n        key: «proj»/db\n        property: password\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: «svc»-settings\ndata:\n  «bait_yaml»\n  «bait_yaml2»\n  LOG_LEVEL: debug\n",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: «svc»-config\ndata:\n  LOG_LEVEL: info\n  TOKEN_URL: «token_url»\n  SECRET_NAME: «secretname»\n  API_KEY_HEADER: X-API-Key\n")))
 
     def kv(self, names, value, quoted, pem, indent, style):
@@ -1659,6 +1721,7 @@ class JsonGen(Gen):
         '  "«noun»": {\n    "enabled": «bool»,\n    "id": "«uuid»",\n    "secretName": "«secretname»",\n    "apiKeyHeader": "X-API-Key",\n    "passwordPolicy": { "minLength": «num», "requireSymbol": true }\n  }',
         '  "build": {\n    "commit": "«sha»",\n    "date": "«ts»",\n    "version": "«semver»"\n  }',
         '  "«noun»Features": [\n    "«noun»",\n    "«noun2»",\n    "«noun3»"\n  ]',
+        '  "«Noun»Security": {\n    «bait_json»,\n    «bait_json2»,\n    "enabled": «bool»\n  }',
         '  "Jwt": {\n    "Issuer": "https://auth.«domain»/",\n    "Audience": "«proj»",\n    "SigningKeySecretName": "«secretname»",\n    "TokenLifetimeMinutes": «num»\n  }',
     )
 
@@ -1796,6 +1859,7 @@ class XmlGen(Gen):
                 "  <servers>\n    <server>\n      <id>«org»-releases</id>\n      <username>${env.MAVEN_USER}</username>\n      <password>${env.MAVEN_PASSWORD}</password>\n    </server>\n  </servers>\n",
                 "  <profiles>\n    <profile>\n      <id>«env»</id>\n      <properties>\n        <«proj».url>«url»</«proj».url>\n      </properties>\n    </profile>\n  </profiles>\n")))
         return R(rng, rng.choice(TL(
+            '  <appSettings>\n    «bait_xml»\n    «bait_xml2»\n    <add key="«Noun»Timeout" value="«num»" />\n  </appSettings>\n',
             '  <appSettings>\n    <add key="«Noun»BaseUrl" value="«url»" />\n    <add key="TokenUrl" value="«token_url»" />\n    <add key="ApiKeyHeader" value="X-API-Key" />\n    <add key="SecretName" value="«secretname»" />\n    <add key="«Noun»Id" value="«uuid»" />\n  </appSettings>\n',
             '  <system.web>\n    <authentication mode="Forms">\n      <forms loginUrl="~/Account/Login" timeout="«num»" />\n    </authentication>\n    <membership defaultProvider="SqlProvider">\n      <providers>\n        <add name="SqlProvider" minRequiredPasswordLength="«num»" passwordFormat="Hashed" />\n      </providers>\n    </membership>\n  </system.web>\n',
             '  <!-- «sentence» -->\n  <runtime>\n    <assemblyBinding xmlns="urn:schemas-microsoft-com:asm.v1">\n      <dependentAssembly>\n        <assemblyIdentity name="«Noun».«Noun2»" publicKeyToken="«short»" />\n      </dependentAssembly>\n    </assemblyBinding>\n  </runtime>\n')))
@@ -1838,7 +1902,9 @@ class MdGen(Gen):
         if r < 0.8:
             return "\n```" + R(rng, rng.choice(TL(
                 "bash\nexport API_TOKEN=<your-token>\ncurl -H \"Authorization: Bearer $API_TOKEN\" «url»\n",
-                "yaml\nauth:\n  tokenUrl: «token_url»\n  existingSecret: «secretname»\n",
+                "yaml\nauth:\n  tokenUrl: «token_url»\n  «bait_yaml»\n",
+                "bash\n«bait_sh»\n./scripts/«verb».sh --env «env»\n",
+                "properties\n«bait_props»\n«bait_props2»\n",
                 "python\nclient = «Class»(api_key=os.environ[\"«ENVS»\"])\nresp = client.«func»(\"«uuid»\")\n",
                 "bash\ngit checkout «sha»\nmake «verb»\n"))) + "```\n"
         return ("\n| id | commit | status |\n|---|---|---|\n" + "".join(f"| {uuid4(rng)} | {hexs(rng, 7)} | {rng.choice(ADJS)} |\n" for _ in range(rng.randrange(3, 8))))
@@ -2156,7 +2222,7 @@ def file_name(rng, ftype, repo):
     if ftype == "fixture":
         return f"{rng.choice(('test/fixtures', 'fixtures', 'data', 'src/test/resources'))}/{n}s{rng.choice(('', '-export', '-sample'))}.json"
     if ftype == "lock":
-        return rng.choice(("package-lock.json", f"packages/{n}/package-lock.json", f"web/package-lock.json"))
+        return rng.choice(("package-lock.json", f"packages/{n}/package-lock.json", "web/package-lock.json"))
     if ftype == "env":
         return rng.choice((".env", ".env.production", ".env.local", ".env.staging", f"services/{n}/.env", "config/.env.prod", ".env.development"))
     if ftype == "tf":
@@ -2176,7 +2242,7 @@ def file_name(rng, ftype, repo):
         if sub == "pom":
             return rng.choice(("pom.xml", f"{n}/pom.xml"))
         if sub == "settings":
-            return rng.choice((".mvn/settings.xml", "settings.xml", f"ci/maven-settings.xml"))
+            return rng.choice((".mvn/settings.xml", "settings.xml", "ci/maven-settings.xml"))
         return rng.choice(("App.config", "Web.config", f"src/{n.capitalize()}/App.config", f"src/{n.capitalize()}/Web.{rng.choice(('Release', 'Debug'))}.config"))
     if ftype == "minjs":
         return f"{rng.choice(('dist/assets', 'public/js', 'static/js', 'build/static/js'))}/{rng.choice((n, 'vendor', 'main', 'chunk'))}.{hexs(rng, 8)}.min.js"

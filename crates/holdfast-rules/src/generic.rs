@@ -4,108 +4,220 @@
 
 use crate::filters::{InputContext, entropy, is_placeholder, is_variable};
 
-/// Key names that mention a secret but hold something else.
-const NON_SECRET_KEY_SUFFIXES: &[&str] = &[
-    "_name",
+/// Words that, after the secret word in a key name, say the value is about the secret rather than
+/// the secret itself: `password_hash_algorithm`, `secret.key.ref`, `tokenUrl`, `api_key_header`.
+const NON_SECRET_AFTER: &[&str] = &[
     "name",
-    "_type",
+    "names",
     "type",
-    "_id",
-    "_url",
+    "types",
+    "id",
+    "ids",
     "url",
-    "_uri",
+    "urls",
     "uri",
-    "_path",
     "path",
-    "_file",
+    "paths",
     "file",
-    "_field",
+    "files",
+    "filename",
     "field",
-    "_label",
+    "fields",
     "label",
-    "_length",
     "length",
-    "_len",
-    "_size",
+    "len",
     "size",
-    "_count",
     "count",
-    "_header",
     "header",
-    "_prefix",
+    "headers",
     "prefix",
-    "_policy",
+    "suffix",
     "policy",
-    "_hint",
+    "policies",
     "hint",
-    "_format",
     "format",
-    "_env",
-    "_var",
-    "_regex",
+    "env",
+    "var",
+    "vars",
+    "variable",
     "regex",
-    "_pattern",
+    "regexp",
     "pattern",
-    "_endpoint",
     "endpoint",
-    "_expiry",
     "expiry",
-    "_expires",
     "expires",
-    "_ttl",
+    "expiration",
     "ttl",
-    "_hash",
     "hash",
-    "_digest",
+    "hashed",
     "digest",
-    "_version",
     "version",
-    "_mode",
     "mode",
-    "_dir",
     "dir",
-    "_min",
-    "_max",
-    "_enabled",
+    "directory",
+    "min",
+    "max",
     "enabled",
-    "_required",
+    "enable",
     "required",
-    "_placeholder",
     "placeholder",
-    "_provider",
     "provider",
-    "_storage",
-    "_store",
-    "_manager",
-    "_reset",
+    "storage",
+    "store",
+    "manager",
     "reset",
-    "_confirm",
+    "confirm",
     "confirmation",
-    "_question",
-    "_strength",
+    "question",
     "strength",
-    "_rotation",
-    "_location",
-    "_ref",
+    "rotation",
+    "location",
+    "ref",
+    "reference",
+    "refs",
+    "algorithm",
+    "algo",
+    "alg",
+    "encoder",
+    "hasher",
+    "scheme",
+    "cipher",
+    "rounds",
+    "strategy",
+    "backend",
+    "class",
+    "module",
+    "method",
+    "kind",
+    "source",
+    "service",
+    "arn",
+    "timeout",
+    "interval",
+    "config",
+    "settings",
+    "mount",
+    "volume",
+    "template",
+    "generator",
+    "validator",
+    "validation",
+    "rule",
+    "rules",
+    "lifetime",
+    "duration",
+    "age",
+    "days",
+    "param",
+    "parameter",
+    "input",
+    "form",
+    "button",
+    "text",
+    "message",
+    "msg",
+    "error",
+    "errors",
+    "prompt",
+    "description",
+    "help",
+    "title",
+    "chars",
+    "complexity",
+    "visible",
+    "visibility",
+    "icon",
+    "selector",
+    "column",
+    "col",
+    "table",
+    "index",
+    "key",
+    "keys",
 ];
 
-const NON_SECRET_KEY_PREFIXES: &[&str] = &[
-    "public",
-    "pub_",
-    "no_",
-    "is_",
-    "has_",
-    "show_",
-    "use_",
-    "enable",
-    "disable",
-    "min_",
-    "max_",
-    "forgot",
-    "reset_",
-    "new_password_",
-    "old_",
+/// Words that, before the secret word, say the same: `public_key`, `is_password_set`, `min_password_length`.
+const NON_SECRET_BEFORE: &[&str] = &[
+    "public", "pub", "is", "has", "show", "use", "enable", "disable", "min", "max", "forgot",
+    "reset", "require", "validate", "check", "hide", "toggle", "allow", "no", "num", "max",
+    "invalid", "wrong", "bad", "missing",
 ];
+
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "pass",
+    "secret",
+    "secrets",
+    "token",
+    "key",
+    "apikey",
+    "credential",
+    "credentials",
+    "auth",
+];
+
+/// Splits a key name into lower-case words at `_`, `-`, `.`, `/`, spaces and camelCase boundaries.
+fn words(key: &[u8]) -> Vec<String> {
+    let s = String::from_utf8_lossy(key);
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn key_is_non_secret(key: &[u8]) -> bool {
+    let w = words(key);
+    // The last word naming a secret; words merged into one (`apikey`, `passwordfield`) count by prefix.
+    let Some(pos) = w
+        .iter()
+        .rposition(|x| SECRET_WORDS.iter().any(|s| x == s || x.starts_with(s)))
+    else {
+        return false;
+    };
+    let word = w.get(pos).map(String::as_str).unwrap_or_default();
+    let merged_tail = SECRET_WORDS
+        .iter()
+        .filter(|s| word.starts_with(**s) && word.len() > s.len())
+        .map(|s| &word[s.len()..])
+        .next();
+    if merged_tail.is_some_and(|t| NON_SECRET_AFTER.contains(&t)) {
+        return true;
+    }
+    let after = w.get(pos + 1..).unwrap_or_default();
+    // `secret_key`, `api_key`: a trailing `key` is part of the secret's name, not about it.
+    let after_is_about = after
+        .iter()
+        .any(|x| x != "key" && x != "keys" && NON_SECRET_AFTER.contains(&x.as_str()))
+        || (after.len() >= 2 && after.last().is_some_and(|x| x == "id" || x == "ids"));
+    let before_is_about = w
+        .get(..pos)
+        .unwrap_or_default()
+        .iter()
+        .any(|x| NON_SECRET_BEFORE.contains(&x.as_str()));
+    after_is_about
+        || before_is_about
+        || (after.len() == 1 && after.first().is_some_and(|x| x == "id" || x == "ids"))
+}
 
 /// Values people type instead of a secret: defaults, demo values, doc strings.
 const WEAK_OR_DEMO: &[&str] = &[
@@ -177,16 +289,6 @@ const WEAK_OR_DEMO: &[&str] = &[
     "xxx",
     "opensesame",
 ];
-
-fn key_is_non_secret(key: &[u8]) -> bool {
-    let k = String::from_utf8_lossy(key).to_ascii_lowercase();
-    let k = k.trim_matches(|c: char| c == '"' || c == '\'' || c == '-' || c == '.' || c == '_');
-    // camelCase keys become snake-ish for suffix checks: `passwordField` → `passwordfield`.
-    NON_SECRET_KEY_SUFFIXES
-        .iter()
-        .any(|s| k.ends_with(s) && k.len() > s.len())
-        || NON_SECRET_KEY_PREFIXES.iter().any(|p| k.starts_with(p))
-}
 
 /// Source files where an unquoted right-hand side is an expression, not a literal.
 fn is_code_file(path: Option<&str>) -> bool {
@@ -267,11 +369,45 @@ fn looks_like_path_or_url(v: &[u8]) -> bool {
                 .next()
                 .is_some_and(|last| last.contains('.') && last.len() < 40 && !last.contains('=')))
         || s.contains('\\')
+        || is_reference(&s)
+}
+
+/// `vault:secret/data/app#key`, `arn:aws:secretsmanager:…`, `ssm:/prod/db`, `crm-secrets/api-key`:
+/// a pointer to where a secret lives, not the secret.
+fn is_reference(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let scheme_ref = lower.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme.len() <= 24
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '+')
+            && (rest.contains('/') || rest.contains(':'))
+    });
+    let slug_path = s.contains('/')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_/.#".contains(c))
+        && !s.chars().any(|c| c.is_ascii_digit());
+    scheme_ref || slug_path
 }
 
 /// The judgement for `generic-value`.
 pub(crate) fn judge(c: &InputContext<'_>) -> bool {
     let v = c.value;
+    // Formats with a checksum are judged by their own rules; a failed checksum is not a secret.
+    for prefix in [
+        &b"ghp_"[..],
+        b"gho_",
+        b"ghu_",
+        b"ghs_",
+        b"ghr_",
+        b"github_pat_",
+        b"npm_",
+    ] {
+        if v.starts_with(prefix) {
+            return false;
+        }
+    }
     // `syn::token::Brace`, `SigningKey::from`: a path separator, not an assignment.
     if v.starts_with(b":") || v.starts_with(b"=") || v.starts_with(b">") {
         return false;
@@ -348,6 +484,65 @@ mod tests {
         let cases = [
             ("Tr0ub4dor&3x", "password", true, "app.py", true),
             (":Brace\"]", "token", true, "token.css", false),
+            (
+                "bcrypt-sha256",
+                "PASSWORD_HASH_ALGORITHM",
+                false,
+                ".env",
+                false,
+            ),
+            (
+                "Kq7#vR2m!Zt9xP4w",
+                "PASSWORD_HASH_ALGORITHM",
+                false,
+                ".env",
+                false,
+            ),
+            (
+                "Kq7#vR2m!Zt9xP4w",
+                "secret.key.ref",
+                false,
+                "app.properties",
+                false,
+            ),
+            (
+                "Kq7#vR2m!Zt9xP4w",
+                "api.key.id",
+                false,
+                "app.properties",
+                false,
+            ),
+            (
+                "Kq7#vR2m!Zt9xP4w",
+                "passwordEncoder",
+                true,
+                "Security.java",
+                false,
+            ),
+            ("Kq7#vR2m!Zt9xP4w", "publicKey", true, "keys.ts", false),
+            ("Kq7#vR2m!Zt9xP4w", "DB_PASSWORD", false, ".env", true),
+            (
+                "Kq7#vR2m!Zt9xP4wLm2",
+                "client_secret_key",
+                true,
+                "settings.py",
+                true,
+            ),
+            ("Kq7#vR2m!Zt9xP4wLm2", "newPassword", true, "seed.js", true),
+            (
+                "vault:secret/data/mobile-api#jwt",
+                "jwt.secret",
+                false,
+                "app.properties",
+                false,
+            ),
+            (
+                "crm-secrets/api-key",
+                "secret",
+                false,
+                "app.properties",
+                false,
+            ),
             ("Zq8mW2xR7t", "token", true, "README.md", false),
             ("Tr0ub4dor&3x", "password", false, "app.py", false),
             ("Tr0ub4dor&3x", "password", false, ".env", true),
