@@ -61,11 +61,27 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 
 /// The global placeholder filter every candidate passes through.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| contains(&lower, w.as_bytes()))
-    {
+    static WORDS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(PLACEHOLDER_WORDS)
+            .ok()
+    });
+    let hit = match words {
+        Some(ac) => ac.is_match(value),
+        None => {
+            let lower = value.to_ascii_lowercase();
+            PLACEHOLDER_WORDS
+                .iter()
+                .any(|w| contains(&lower, w.as_bytes()))
+        }
+    };
+    if hit {
+        return true;
+    }
+    if famous_example(value) {
         return true;
     }
     let mut run = 1;
@@ -90,6 +106,22 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         }
     }
     distinct <= 3
+}
+
+/// Values published in documentation that people paste verbatim: the jwt.io sample token's
+/// signature, AWS's documented key pair.
+const FAMOUS_EXAMPLES: &[&str] = &[
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCY",
+    "AKIAIOSFODNN7",
+    "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+];
+
+fn famous_example(value: &[u8]) -> bool {
+    FAMOUS_EXAMPLES
+        .iter()
+        .any(|e| memchr::memmem::find(value, e.as_bytes()).is_some())
 }
 
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {

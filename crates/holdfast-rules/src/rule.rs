@@ -42,6 +42,10 @@ pub struct RuleDef {
     pub validators: Vec<String>,
     pub min_entropy: Option<f64>,
     pub window: Option<usize>,
+    /// `"word"`: the match starts where the word holding the keyword starts (a key name such as
+    /// `DB_PASSWORD`), so the pattern is tried there alone instead of over a window. Much faster for
+    /// keywords that are everywhere in code.
+    pub anchor: Option<String>,
     /// The rule that finds this credential's other half (an AWS key id's secret key): findings of
     /// the two in one file, close together, are reported as a pair.
     pub pairs_with: Option<String>,
@@ -72,13 +76,15 @@ pub enum LoadError {
 }
 
 /// Default bytes searched after a keyword hit.
-pub const DEFAULT_WINDOW: usize = 1024;
+pub const DEFAULT_WINDOW: usize = 256;
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub def: RuleDef,
     pub regex: Regex,
+    /// The same pattern anchored at its start, for `anchor = "word"` rules.
+    pub anchored: Option<Regex>,
     secret_group: usize,
     key_group: Option<usize>,
     quote_group: Option<usize>,
@@ -135,8 +141,12 @@ impl Rule {
         if def.name.trim().is_empty() || def.description.trim().is_empty() {
             return Err(err("needs a name and a description".into()));
         }
+        // Credentials are ASCII. Without Unicode classes and word boundaries the lazy DFA can run
+        // every pattern (Unicode `\b` would force the slower engines), several times faster.
         let regex = RegexBuilder::new(&def.pattern)
+            .unicode(false)
             .size_limit(1 << 24)
+            .dfa_size_limit(1 << 20)
             .build()
             .map_err(|e| err(format!("pattern does not compile: {e}")))?;
         let names: Vec<Option<&str>> = regex.capture_names().collect();
@@ -155,7 +165,24 @@ impl Rule {
                 "min_entropy is bits per character, between 0 and 8".into()
             ));
         }
+        let anchored = match def.anchor.as_deref() {
+            None => None,
+            Some("word") => Some(
+                RegexBuilder::new(&format!("^(?:{})", def.pattern))
+                    .unicode(false)
+                    .size_limit(1 << 24)
+                    .dfa_size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| err(format!("pattern does not compile anchored: {e}")))?,
+            ),
+            Some(other) => {
+                return Err(err(format!(
+                    "anchor `{other}` is unknown; the only anchor is `word`"
+                )));
+            }
+        };
         Ok(Self {
+            anchored,
             key_group: find("key"),
             quote_group: find("q"),
             regex,

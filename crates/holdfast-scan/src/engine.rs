@@ -7,8 +7,20 @@ use holdfast_rules::{Confidence, Context, Rule, Ruleset};
 
 /// How far before a keyword's line a window may start.
 const LOOKBEHIND: usize = 256;
+/// How far back from a keyword the start of its word is looked for (anchored rules).
+const MAX_WORD_BACK: usize = 64;
+
+/// Bytes of a key name: letters, digits, `_`, `-`, `.`.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+}
+
+/// For anchored rules: how far past the window the match may run (a key of up to 60 bytes, an
+/// operator, a value of up to 200).
+const ANCHORED_SLACK: usize = 128;
+
 /// How far past the window a match may run to finish its line.
-const LINE_SLACK: usize = 4096;
+const LINE_SLACK: usize = 1024;
 
 /// A rule's match in a buffer, before it becomes a [`crate::Finding`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +68,28 @@ impl Engine {
                 }
             }
         }
+        // Leftmost-longest search with a prefilter is far faster than an overlapping one. A hit
+        // on a keyword triggers the rules of every keyword it contains (`api_key` → `key`), and the
+        // search resumes one byte after each hit's start, so a keyword that starts inside another
+        // is still seen.
+        for (i, k) in keywords.iter().enumerate() {
+            let mut extra = vec![];
+            for (j, other) in keywords.iter().enumerate() {
+                if i != j && k.contains(other.as_str()) {
+                    extra.extend(triggers.get(j).cloned().unwrap_or_default());
+                }
+            }
+            if let Some(t) = triggers.get_mut(i) {
+                for r in extra {
+                    if !t.contains(&r) {
+                        t.push(r);
+                    }
+                }
+            }
+        }
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| BuildError(e.to_string()))?;
@@ -77,8 +108,18 @@ impl Engine {
     pub fn scan(&self, hay: &[u8], ctx: &Context<'_>) -> Vec<RawMatch> {
         // rule index → windows (start, end), built from keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![vec![]; self.rules.rules.len()];
+        // rule index → match starts, for rules anchored at the keyword's word.
+        let mut starts: Vec<Vec<usize>> = vec![vec![]; self.rules.rules.len()];
         let mut any = false;
-        for m in self.automaton.find_overlapping_iter(hay) {
+        let mut pos = 0;
+        while pos < hay.len() {
+            let Some(m) = self
+                .automaton
+                .find(aho_corasick::Input::new(hay).span(pos..hay.len()))
+            else {
+                break;
+            };
+            pos = m.start() + 1;
             let Some(rules) = self.triggers.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -89,6 +130,21 @@ impl Engine {
                 let Some(rule) = self.rules.rules.get(r) else {
                     continue;
                 };
+                if rule.anchored.is_some() {
+                    // The match starts where the word holding the keyword starts.
+                    let floor = m.start().saturating_sub(MAX_WORD_BACK);
+                    let mut s = m.start();
+                    while s > floor && hay.get(s - 1).is_some_and(|b| is_word_byte(*b)) {
+                        s -= 1;
+                    }
+                    if let Some(st) = starts.get_mut(r)
+                        && st.last() != Some(&s)
+                    {
+                        st.push(s);
+                        any = true;
+                    }
+                    continue;
+                }
                 let want_end = m.end().saturating_add(rule.window()).min(hay.len());
                 // Let a match finish the line it is on, within reason.
                 let end = match memchr::memchr(b'\n', hay.get(want_end..).unwrap_or_default()) {
@@ -108,6 +164,33 @@ impl Engine {
             return vec![];
         }
         let mut out = vec![];
+        for (r, st) in starts.iter().enumerate() {
+            let Some(rule) = self.rules.rules.get(r) else {
+                continue;
+            };
+            let Some(anchored) = &rule.anchored else {
+                continue;
+            };
+            for &s in st {
+                let end = s
+                    .saturating_add(rule.window() + ANCHORED_SLACK)
+                    .min(hay.len());
+                let Some(slice) = hay.get(s..end) else {
+                    continue;
+                };
+                if let Some(caps) = anchored.captures(slice)
+                    && let Some(c) = rule.judge(&caps, s, ctx)
+                {
+                    out.push(RawMatch {
+                        rule: r,
+                        start: c.start,
+                        end: c.end,
+                        secret_start: c.secret_start,
+                        secret_end: c.secret_end,
+                    });
+                }
+            }
+        }
         for (r, ws) in windows.iter().enumerate() {
             let Some(rule) = self.rules.rules.get(r) else {
                 continue;
