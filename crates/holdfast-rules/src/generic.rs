@@ -462,7 +462,7 @@ pub(crate) fn judge(c: &InputContext<'_>) -> bool {
         return false;
     }
     // Human-chosen passwords mix classes; machine tokens are long and high-entropy.
-    (cls >= 3 && e >= 2.8) || (cls >= 2 && e >= 3.2 && v.len() >= 10) || (v.len() >= 20 && e >= 3.6)
+    (cls >= 3 && e >= 2.5) || (cls >= 2 && e >= 3.2 && v.len() >= 10) || (v.len() >= 20 && e >= 3.6)
 }
 
 #[cfg(test)]
