@@ -451,6 +451,8 @@ mod tests {
     fn placeholders_and_entropy() {
         for p in [
             "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mPeW",
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
             "xxxxxxxxxxxx",
             "${TOKEN}",
             "<your-token>",
@@ -462,7 +464,7 @@ mod tests {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
         for real in [
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9Kq2mPeW",
+            "q8Zr2Lm9Xw4Tb7Nc1Vd5Hs3Jf6Kg0Pa2Ye8Ui4OQ",
             "Tr0ub4dor&3",
             "ghp_Qx7Lm2Rt9Vb4Nc8Kd3Hs6Wf1Jg5Pz0abcd",
         ] {
