@@ -525,7 +525,12 @@ async fn edge_errors_use_the_envelope_and_values_are_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &[]);
     let token = s.init().await;
-    let http = reqwest::Client::new();
+    // No connection reuse: the server closes the connection after refusing an oversized body, and a
+    // pooled connection would race that close.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     // Method not allowed, body too large, unknown route: all in the one envelope, all with a request id.
     let cases = [
         (
@@ -538,7 +543,7 @@ async fn edge_errors_use_the_envelope_and_values_are_not_echoed() {
             http.post(format!("{}/v1/owners", s.url))
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
-                .body(vec![b' '; 2 * 1024 * 1024]),
+                .body(vec![b' '; 1024 * 1024 + 100]),
             413,
             "too_large",
         ),
