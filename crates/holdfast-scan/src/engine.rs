@@ -123,9 +123,11 @@ impl Engine {
             let Some(rules) = self.triggers.get(m.pattern().as_usize()) else {
                 continue;
             };
-            let line_start = memchr::memrchr(b'\n', hay.get(..m.start()).unwrap_or_default())
-                .map_or(0, |p| p + 1);
-            let start = line_start.max(m.start().saturating_sub(LOOKBEHIND));
+            // Look back at most LOOKBEHIND bytes for the line start: minified files have lines of
+            // tens of kilobytes, and an unbounded search per hit would be quadratic in them.
+            let floor = m.start().saturating_sub(LOOKBEHIND);
+            let start = memchr::memrchr(b'\n', hay.get(floor..m.start()).unwrap_or_default())
+                .map_or(floor, |p| floor + p + 1);
             for &r in rules {
                 let Some(rule) = self.rules.rules.get(r) else {
                     continue;
