@@ -323,8 +323,17 @@ fn is_documentation_host(whole: &[u8]) -> bool {
 }
 
 fn url_password(v: &[u8], whole: &[u8]) -> bool {
+    // In a connection string a password may well start with `@`; `@NAME` alone is still a reference.
+    let at_reference = v.starts_with(b"@")
+        && v.get(1..)
+            .is_some_and(|r| r.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'));
+    let variable = if v.starts_with(b"@") {
+        at_reference
+    } else {
+        is_variable(v)
+    };
     if v.is_empty()
-        || is_variable(v)
+        || variable
         || v.starts_with(b"$")
         || v.starts_with(b"%")
         || is_placeholder(v)

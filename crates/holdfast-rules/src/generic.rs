@@ -360,7 +360,7 @@ fn classes(v: &[u8]) -> usize {
 fn looks_like_path_or_url(v: &[u8]) -> bool {
     let s = String::from_utf8_lossy(v);
     s.contains("://")
-        || s.starts_with('/')
+        || (s.starts_with('/') && looks_like_absolute_path(&s))
         || s.starts_with("./")
         || s.starts_with("../")
         || s.starts_with("~/")
@@ -370,6 +370,23 @@ fn looks_like_path_or_url(v: &[u8]) -> bool {
                 .is_some_and(|last| last.contains('.') && last.len() < 40 && !last.contains('=')))
         || s.contains('\\')
         || is_reference(&s)
+}
+
+/// `/etc/secrets/db.pass` or `/run/secrets/DB_PASSWORD`, as opposed to base64 that happens to
+/// start with `/` (`/snRWhVd+RC/dlUl1SKMvQ==`).
+fn looks_like_absolute_path(s: &str) -> bool {
+    if s.contains('+') || s.ends_with('=') {
+        return false;
+    }
+    let letters = s.chars().filter(|c| c.is_ascii_alphabetic()).count().max(1);
+    let upper = s.chars().filter(|c| c.is_ascii_uppercase()).count();
+    let segments: Vec<&str> = s.split('/').filter(|x| !x.is_empty()).collect();
+    let screaming = segments.iter().any(|x| {
+        x.len() > 1
+            && x.chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+    });
+    upper * 5 < letters || segments.last().is_some_and(|l| l.contains('.')) || screaming
 }
 
 /// `vault:secret/data/app#key`, `arn:aws:secretsmanager:…`, `ssm:/prod/db`, `crm-secrets/api-key`:
