@@ -408,6 +408,28 @@ fn is_reference(s: &str) -> bool {
     scheme_ref || slug_path
 }
 
+/// Whether letters split at lower→upper boundaries into two or more words of three or more letters,
+/// each lower-case after its first letter.
+fn camel_words(v: &[u8]) -> bool {
+    let mut words: Vec<&[u8]> = vec![];
+    let mut start = 0;
+    for i in 1..v.len() {
+        if v.get(i - 1).is_some_and(u8::is_ascii_lowercase)
+            && v.get(i).is_some_and(u8::is_ascii_uppercase)
+        {
+            words.push(v.get(start..i).unwrap_or_default());
+            start = i;
+        }
+    }
+    words.push(v.get(start..).unwrap_or_default());
+    words.len() >= 2
+        && words.iter().all(|w| {
+            w.len() >= 3
+                && w.get(1..)
+                    .is_some_and(|rest| rest.iter().all(u8::is_ascii_lowercase))
+        })
+}
+
 /// The judgement for `generic-value`.
 pub(crate) fn judge(c: &InputContext<'_>) -> bool {
     let v = c.value;
@@ -471,6 +493,13 @@ pub(crate) fn judge(c: &InputContext<'_>) -> bool {
     }
     let e = entropy(v);
     let cls = classes(v);
+    // Letters only, in CamelCase words or CAPITALS, are names (`TokenLifetimeMinutes`, `AWSPREVIOUS`),
+    // while random letters (`qZtWmKxLpRvN`) break into short, irregular humps.
+    if v.iter().all(u8::is_ascii_alphabetic)
+        && (v.iter().all(u8::is_ascii_uppercase) || camel_words(v))
+    {
+        return false;
+    }
     // Lower-case words joined by `_` or `-` are identifiers (`db_admin_password_secret`).
     let wordy = v
         .iter()
@@ -499,6 +528,15 @@ mod tests {
     #[test]
     fn judged_by_context() {
         let cases = [
+            (
+                "TokenLifetimeMinutes",
+                "refresh_token",
+                true,
+                "appsettings.json",
+                false,
+            ),
+            ("AWSPREVIOUS", "secret_stage", true, "config.json", false),
+            ("qZtWmKxLpRvNbHcD", "api_token", true, "config.json", true),
             ("Tr0ub4dor&3x", "password", true, "app.py", true),
             (":Brace\"]", "token", true, "token.css", false),
             (
