@@ -155,6 +155,21 @@ impl Client {
         self.get("/openapi.json", vec![]).await
     }
 
+    /// One page of any list route (`/identities`, `/owners`, …): its items and the next cursor.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        p: Params<'_>,
+    ) -> Result<(Vec<T>, Option<String>)> {
+        #[derive(serde::Deserialize)]
+        struct Page<T> {
+            items: Vec<T>,
+            next: Option<String>,
+        }
+        let page: Page<T> = self.get(path, p).await?;
+        Ok((page.items, page.next))
+    }
+
     /// A raw GET returning JSON, for routes without a typed method.
     pub async fn get_json(&self, path: &str, params: Params<'_>) -> Result<serde_json::Value> {
         self.get(path, params).await

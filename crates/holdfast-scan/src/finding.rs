@@ -96,16 +96,41 @@ pub fn finding_id(rule: &str, fingerprint: &Fingerprint, path: &str) -> String {
     hex::encode(h.finalize().get(..16).unwrap_or_default())
 }
 
-/// 1-based line and column (in characters) of byte `pos`, counting from `from` at `(line, col_base)`.
-pub fn line_col(hay: &[u8], pos: usize) -> (usize, usize) {
-    let before = hay.get(..pos).unwrap_or(hay);
-    let line = memchr::memchr_iter(b'\n', before).count() + 1;
-    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default())
-        .chars()
-        .count()
-        + 1;
-    (line, col)
+/// Turns byte offsets into 1-based lines and columns (in characters). Offsets asked for in rising
+/// order cost one pass over the buffer in all, not one pass per finding.
+#[derive(Debug)]
+pub struct LineCursor<'a> {
+    hay: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(hay: &'a [u8]) -> Self {
+        Self {
+            hay,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// Line and column of byte `pos`.
+    pub fn at(&mut self, pos: usize) -> (usize, usize) {
+        let pos = pos.min(self.hay.len());
+        if pos < self.pos {
+            *self = Self::new(self.hay);
+        }
+        self.line +=
+            memchr::memchr_iter(b'\n', self.hay.get(self.pos..pos).unwrap_or_default()).count();
+        self.pos = pos;
+        let before = self.hay.get(..pos).unwrap_or_default();
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default())
+            .chars()
+            .count()
+            + 1;
+        (self.line, col)
+    }
 }
 
 /// The line around `[start, end)` with `[secret_start, secret_end)` replaced by `replacement`.

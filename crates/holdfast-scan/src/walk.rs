@@ -9,7 +9,7 @@ use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
 use crate::engine::{Engine, RawMatch};
-use crate::finding::{Finding, Secret, finding_id, line_col, snippet};
+use crate::finding::{Finding, LineCursor, Secret, finding_id, snippet};
 use crate::suppress::inline_allowed;
 
 /// How to walk.
@@ -62,6 +62,7 @@ pub fn is_binary(bytes: &[u8]) -> bool {
 
 /// Turns an engine's matches in `hay` into findings, dropping inline-allowed ones.
 pub fn findings(engine: &Engine, hay: &[u8], path: &str, matches: Vec<RawMatch>) -> Vec<Finding> {
+    let mut lines = LineCursor::new(hay);
     let mut out = Vec::with_capacity(matches.len());
     for m in matches {
         if inline_allowed(hay, m.secret_start) {
@@ -72,8 +73,8 @@ pub fn findings(engine: &Engine, hay: &[u8], path: &str, matches: Vec<RawMatch>)
         };
         let secret = Secret::new(hay.get(m.secret_start..m.secret_end).unwrap_or_default());
         let fp = secret.fingerprint();
-        let (line, column) = line_col(hay, m.secret_start);
-        let (end_line, end_column) = line_col(hay, m.secret_end);
+        let (line, column) = lines.at(m.secret_start);
+        let (end_line, end_column) = lines.at(m.secret_end);
         let preview = secret.redacted();
         out.push(Finding {
             id: finding_id(rule.id(), &fp, path),

@@ -23,4 +23,8 @@ async fn second(db: &TestDb) -> Arc<dyn Store> {
     Arc::new(PostgresStore::connect(&db.url, signer(2)).await.unwrap())
 }
 
-holdfast_store::conformance_tests!(fresh(), second);
+mod conformance {
+    use super::*;
+
+    holdfast_store::conformance_tests!(fresh(), second);
+}

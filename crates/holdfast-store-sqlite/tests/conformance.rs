@@ -21,4 +21,8 @@ async fn second(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(&dir.path().join("holdfast.db"), signer(2)).unwrap())
 }
 
-holdfast_store::conformance_tests!(fresh(), second);
+mod conformance {
+    use super::*;
+
+    holdfast_store::conformance_tests!(fresh(), second);
+}

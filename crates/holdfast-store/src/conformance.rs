@@ -457,46 +457,23 @@ pub async fn concurrent_writers(a: Arc<dyn Store>, b: Arc<dyn Store>) {
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr, $second:expr) => {
-        mod conformance {
-            #[allow(unused_imports)]
-            use super::*;
+        $crate::conformance_tests!(@cases $make; insert_get_find, duplicates_change_nothing,
+            optimistic_concurrency, initialize_once, audit_chain);
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn insert_get_find() {
-                let Some((s, _g)) = $make.await else { return };
-                $crate::conformance::insert_get_find(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn duplicates_change_nothing() {
-                let Some((s, _g)) = $make.await else { return };
-                $crate::conformance::duplicates_change_nothing(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn optimistic_concurrency() {
-                let Some((s, _g)) = $make.await else { return };
-                $crate::conformance::optimistic_concurrency(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn initialize_once() {
-                let Some((s, _g)) = $make.await else { return };
-                $crate::conformance::initialize_once(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn audit_chain() {
-                let Some((s, _g)) = $make.await else { return };
-                $crate::conformance::audit_chain(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_writers() {
-                let Some((a, g)) = $make.await else { return };
-                let b = $second(&g).await;
-                $crate::conformance::concurrent_writers(a, b).await;
-            }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_writers() {
+            let Some((a, g)) = $make.await else { return };
+            let b = $second(&g).await;
+            $crate::conformance::concurrent_writers(a, b).await;
         }
+    };
+    (@cases $make:expr; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((s, _g)) = $make.await else { return };
+                $crate::conformance::$case(s).await;
+            }
+        )+
     };
 }

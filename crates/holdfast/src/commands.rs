@@ -59,19 +59,29 @@ pub fn parse_ttl(s: &str) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("--ttl: `{s}` is too long"))
 }
 
-/// Fetches one page, or every page with `--all`.
-async fn pages<T, F, Fut>(page: &Page, fetch: F) -> anyhow::Result<(Vec<T>, Option<String>)>
-where
-    F: Fn(Option<String>, Option<u32>) -> Fut,
-    Fut: std::future::Future<Output = holdfast_client::Result<(Vec<T>, Option<String>)>>,
-{
-    let (mut items, mut next) = fetch(page.after.clone(), page.limit).await?;
+/// Lists a route: one page, or every page with `--all`, printed as JSON or as a table of `cols`.
+async fn list<T: DeserializeOwned + Serialize>(
+    c: &Client,
+    json: bool,
+    path: &str,
+    filters: &[(&'static str, Option<&str>)],
+    page: &Page,
+    cols: &[&str],
+) -> anyhow::Result<()> {
+    let (mut items, mut next) = c
+        .list::<T>(path, params(filters, page.after.clone(), page.limit))
+        .await?;
     while page.all && next.is_some() {
-        let (more, n) = fetch(next.clone(), page.limit.or(Some(500))).await?;
+        let (more, n) = c
+            .list::<T>(
+                path,
+                params(filters, next.clone(), page.limit.or(Some(500))),
+            )
+            .await?;
         items.extend(more);
         next = n;
     }
-    Ok((items, next))
+    table(json, &items, next.as_deref(), cols)
 }
 
 fn params<'a>(
@@ -155,13 +165,7 @@ pub async fn identity(c: &Client, json: bool, cmd: IdentityCmd) -> anyhow::Resul
                 ("system", system.as_deref()),
                 ("q", q.as_deref()),
             ];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_identities(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(json, &items, next.as_deref(), IDENTITY_COLS)
+            list::<IdentityView>(c, json, "/identities", &filters, &page, IDENTITY_COLS).await
         }
         IdentityCmd::Show { id } => show(json, &c.identity(&id).await?),
         IdentityCmd::Update {
@@ -235,18 +239,15 @@ pub async fn owner(c: &Client, json: bool, cmd: OwnerCmd) -> anyhow::Result<()> 
         }
         OwnerCmd::List { q, page } => {
             let filters = [("q", q.as_deref())];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_owners(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<OwnerView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/owners",
+                &filters,
+                &page,
                 &["id", "name", "kind", "contact", "active"],
             )
+            .await
         }
         OwnerCmd::Show { owner } => show(json, &c.owner(&owner).await?),
         OwnerCmd::Update {
@@ -284,18 +285,15 @@ pub async fn system(c: &Client, json: bool, cmd: SystemCmd) -> anyhow::Result<()
         }
         SystemCmd::List { kind, page } => {
             let filters = [("kind", kind.as_deref())];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_systems(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<SystemView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/systems",
+                &filters,
+                &page,
                 &["id", "name", "kind", "environment"],
             )
+            .await
         }
         SystemCmd::Show { system } => show(json, &c.system(&system).await?),
     }
@@ -345,18 +343,15 @@ pub async fn credential(c: &Client, json: bool, cmd: CredentialCmd) -> anyhow::R
                 ("identity", identity.as_deref()),
                 ("fingerprint", fingerprint.as_deref()),
             ];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_credentials(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<CredentialView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/credentials",
+                &filters,
+                &page,
                 &["id", "name", "kind", "state", "identity_id", "fingerprint"],
             )
+            .await
         }
         CredentialCmd::Show { id } => show(json, &c.credential(&id).await?),
         CredentialCmd::AddExposure {
@@ -410,18 +405,15 @@ pub async fn entitlement(c: &Client, json: bool, cmd: EntitlementCmd) -> anyhow:
                 ("identity", identity.as_deref()),
                 ("system", system.as_deref()),
             ];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_entitlements(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<EntitlementView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/entitlements",
+                &filters,
+                &page,
                 &["id", "identity_id", "resource", "actions", "granted_by"],
             )
+            .await
         }
         EntitlementCmd::Show { id } => show(json, &c.entitlement(&id).await?),
         EntitlementCmd::Delete { id, version } => {
@@ -463,18 +455,15 @@ pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> 
             Ok(())
         }
         TokenCmd::List { page } => {
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_tokens(params(&[], after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<TokenView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/tokens",
+                &[],
+                &page,
                 &["id", "name", "scopes", "expires_at", "revoked_at"],
             )
+            .await
         }
         TokenCmd::Revoke { id } => {
             let id =
@@ -565,18 +554,15 @@ pub async fn leak(c: &Client, json: bool, cmd: LeakCmd) -> anyhow::Result<()> {
     match cmd {
         LeakCmd::List { rule, page } => {
             let filters = [("rule", rule.as_deref())];
-            let (items, next) = pages(&page, |after, limit| async move {
-                c.list_leaks(params(&filters, after, limit))
-                    .await
-                    .map(|p| (p.items, p.next))
-            })
-            .await?;
-            table(
+            list::<LeakView>(
+                c,
                 json,
-                &items,
-                next.as_deref(),
+                "/leaks",
+                &filters,
+                &page,
                 &["id", "rule", "preview", "fingerprint", "last_seen"],
             )
+            .await
         }
     }
 }

@@ -357,19 +357,13 @@ async fn findings_reported_to_the_server_become_exposures_or_leaks_without_value
         format!("DB_PASSWORD={known}\nSMTP_PASSWORD={unknown}\n"),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "scan",
-            "--no-progress",
-            "--report-to-server",
-            "--addr",
-            &s.url,
-            "--token",
-            &token,
-        ])
-        .arg(repo.path())
-        .output()
-        .unwrap();
+    let report = || {
+        scan(
+            repo.path(),
+            &["--report-to-server", "--addr", &s.url, "--token", &token],
+        )
+    };
+    let out = report();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("1 matched known credentials, 1 unknown (leaks), 2 new locations"),
@@ -395,19 +389,7 @@ async fn findings_reported_to_the_server_become_exposures_or_leaks_without_value
     assert!(leaks[0].locations[0].location.ends_with("billing.env:2"));
 
     // Reporting again adds no duplicate locations.
-    let out = Command::new(BIN)
-        .args([
-            "scan",
-            "--no-progress",
-            "--report-to-server",
-            "--addr",
-            &s.url,
-            "--token",
-            &token,
-        ])
-        .arg(repo.path())
-        .output()
-        .unwrap();
+    let out = report();
     assert!(stderr(&out).contains("0 new locations"), "{}", stderr(&out));
 
     // The server holds fingerprints and previews, never the values.
