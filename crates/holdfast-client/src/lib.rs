@@ -264,6 +264,37 @@ impl Client {
         .await
     }
 
+    /// Runs a connector over files on the server and imports what it finds.
+    pub async fn discover(
+        &self,
+        connector: &str,
+        r: &holdfast_types::DiscoverRequest,
+    ) -> Result<holdfast_types::ImportReport> {
+        self.post(&format!("/discover/{connector}"), r).await
+    }
+
+    pub async fn sources(&self) -> Result<holdfast_types::SourceList> {
+        self.get("/discover/sources", vec![]).await
+    }
+
+    /// The blast radius of a graph node key or an identity id.
+    pub async fn blast_radius(
+        &self,
+        node: Option<&str>,
+        identity: Option<Uuid>,
+        max_paths: Option<usize>,
+    ) -> Result<holdfast_types::BlastRadiusView> {
+        self.get(
+            "/graph/blast-radius",
+            vec![
+                ("node", node.map(str::to_string)),
+                ("identity", identity.map(|i| i.to_string())),
+                ("max_paths", max_paths.map(|m| m.to_string())),
+            ],
+        )
+        .await
+    }
+
     pub async fn scan_report(&self, r: &ScanReport) -> Result<ScanReportResult> {
         self.post("/scan/reports", r).await
     }

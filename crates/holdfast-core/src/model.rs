@@ -194,6 +194,21 @@ pub struct Identity {
     pub last_rotated_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_reviewed_at: Option<OffsetDateTime>,
+    /// The identity's node in the identity graph (`aws:arn:…`, `k8s:prod:serviceaccount:ns/name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_key: Option<String>,
+    /// Where each discovered field came from (`owner` → `iam.json UserDetailList[0] Tags[owner]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub provenance: BTreeMap<String, String>,
+    /// Further facts a connector reported (token permissions, triggers, namespace, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Set when the identity vanished from its source on a later import: it is kept, not deleted.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub missing_since: Option<OffsetDateTime>,
+    /// A person set the tier (with a reason); discovery does not recompute it.
+    #[serde(default)]
+    pub tier_override: bool,
 }
 
 /// A place where a copy of a credential was found: a file in a repository, a CI log, a ticket.
@@ -257,6 +272,55 @@ pub struct Entitlement {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+string_enum!(
+    /// How bad a finding is.
+    Severity, "severity" {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+);
+
+/// Something wrong a connector saw: an unowned identity, a secret in Terraform state, a workflow
+/// that hands secrets to untrusted code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Finding {
+    /// Stable name: `unowned-identity`, `secret-in-state`, `untrusted-trigger-with-secrets`, …
+    pub kind: String,
+    pub severity: Severity,
+    /// Graph key of what the finding is about.
+    pub subject: String,
+    pub message: String,
+    /// Where in the input it was seen.
+    pub from: String,
+}
+
+/// One discovery source (`aws-iam:123456789012`, `kubernetes:prod`) as last imported: what it held
+/// and what was wrong with it. Re-importing the same export leaves it unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscoverySource {
+    pub id: Uuid,
+    pub version: i64,
+    pub source: String,
+    pub connector: String,
+    /// SHA-256 over the discovery's content: equal digests, nothing changed.
+    pub digest: String,
+    pub identities: u64,
+    pub credentials: u64,
+    pub nodes: u64,
+    pub edges: u64,
+    pub findings: Vec<Finding>,
+    /// Documents the connector skipped, and why.
+    pub skipped: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_imported_at: OffsetDateTime,
+    /// When the content last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub changed_at: OffsetDateTime,
 }
 
 /// A secret found somewhere (by the scanner or a connector) whose fingerprint matches no credential

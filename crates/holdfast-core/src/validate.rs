@@ -59,6 +59,24 @@ pub fn check_handle(errs: &mut ValidationErrors, field: &str, value: &str) {
     }
 }
 
+/// Where an identity came from: `manual`, or a discovery source such as `aws-iam:123456789012`
+/// or `github-actions:acme/payments` (a handle, then optionally `:` and what the source covers).
+pub fn check_source(errs: &mut ValidationErrors, value: &str) {
+    let (kind, scope) = value.split_once(':').unwrap_or((value, ""));
+    let mut sub = ValidationErrors::default();
+    check_handle(&mut sub, "source", kind);
+    let scope_ok = scope.len() <= MAX_NAME
+        && scope
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@/:".contains(c));
+    if !sub.errors.is_empty() || !scope_ok || (value.contains(':') && scope.is_empty()) {
+        errs.push(
+            "source",
+            "must be a handle (`manual`, `kubernetes`), optionally followed by `:` and letters, digits, `-`, `_`, `.`, `@`, `/` or `:`",
+        );
+    }
+}
+
 fn check_labels(errs: &mut ValidationErrors, labels: &BTreeMap<String, String>) {
     if labels.len() > MAX_LABELS {
         errs.push("labels", format!("at most {MAX_LABELS} labels are allowed"));
@@ -87,7 +105,7 @@ impl Identity {
     pub fn check(&self) -> Result<(), ValidationErrors> {
         let mut errs = ValidationErrors::default();
         check_name(&mut errs, "name", &self.name);
-        check_handle(&mut errs, "source", &self.source);
+        check_source(&mut errs, &self.source);
         if let Some(ext) = &self.external_id {
             check_name(&mut errs, "external_id", ext);
         }
@@ -184,6 +202,11 @@ impl IdentityDraft {
             last_used_at: None,
             last_rotated_at: None,
             last_reviewed_at: None,
+            graph_key: None,
+            provenance: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+            missing_since: None,
+            tier_override: false,
         };
         if let Err(more) = identity.check() {
             for e in more.errors {
@@ -249,6 +272,8 @@ impl Identity {
         }
         if let Some(v) = patch.tier {
             next.tier = v;
+            // A tier set by a person stands until a person changes it.
+            next.tier_override = true;
         }
         if let Some(v) = patch.tier_reason {
             next.tier_reason = v;

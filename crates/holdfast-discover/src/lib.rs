@@ -21,6 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use holdfast_core::{CredentialKind, IdentityKind};
+pub use holdfast_core::{Finding, Severity};
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use serde::{Deserialize, Serialize};
 
@@ -170,28 +171,6 @@ pub struct DiscoveredCredential {
     pub last_used_at: Option<Sourced<String>>,
     /// Where copies of it sit (location node keys).
     pub locations: Vec<String>,
-    pub from: String,
-}
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-/// Something wrong the connector saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Stable name: `unowned-identity`, `secret-in-state`, `untrusted-trigger-with-secrets`, …
-    pub kind: String,
-    pub severity: Severity,
-    /// Graph key of what the finding is about.
-    pub subject: String,
-    pub message: String,
     pub from: String,
 }
 

@@ -475,6 +475,7 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
             }
             let fingerprint = Fingerprint::of_secret(value.as_bytes()).to_string();
             drop(value);
+            let mut external_id = format!("{}.{path}", i.address);
             let (key, identity, name) = if i.kind == "aws_iam_access_key" && path == "secret" {
                 let id = str_at(i.attrs, &["id"]).unwrap_or("");
                 let user = str_at(i.attrs, &["user"]).unwrap_or("");
@@ -482,6 +483,7 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
                     .get(user)
                     .cloned()
                     .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{user}"));
+                external_id = id.to_string();
                 (
                     format!("aws:access-key:{id}"),
                     Some(format!("aws:{arn}")).filter(|k| out.has_node(k)),
@@ -500,7 +502,7 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
             out.credential(
                 DiscoveredCredential {
                     key: key.clone(),
-                    external_id: format!("{}.{path}", i.address),
+                    external_id,
                     name: name.clone(),
                     kind,
                     identity,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeKind {
     /// A non-human (or human) principal: IAM user or role, Kubernetes service account, user or
@@ -71,6 +72,7 @@ impl fmt::Display for NodeKind {
 
 /// What an edge means. `A → B` always reads "controlling A gives B".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeKind {
     /// Credential → identity: the credential signs in as the identity.
@@ -142,6 +144,7 @@ impl fmt::Display for EdgeKind {
 
 /// A node as a connector emits it and the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// Stable key, unique across sources: `aws:arn:…`, `k8s:<cluster>:sa:<ns>/<name>`, …
@@ -181,6 +184,7 @@ impl NodeSpec {
 /// An edge as a connector emits it: `from` and `to` are node keys; `reason` says in words why the
 /// edge exists ("policy AdministratorAccess allows iam:* on *").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EdgeSpec {
     pub from: String,

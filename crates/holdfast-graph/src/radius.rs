@@ -13,6 +13,7 @@ const NONE: u32 = u32::MAX;
 
 /// A node as queries report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeRef {
     pub key: String,
     pub kind: NodeKind,
@@ -23,6 +24,7 @@ pub struct NodeRef {
 
 /// One step of a path: `from` controls `to` because of `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     pub from: String,
     pub kind: EdgeKind,
@@ -33,6 +35,7 @@ pub struct Step {
 /// A node's management-plane tier and, when it is management-plane, why: the capability it
 /// reaches and the shortest chain of steps to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tier {
     pub management_plane: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ pub struct Tier {
 /// Something the subject reaches, with how far away it is and the last step that reaches it
 /// (follow `via.from` to walk the path back to the subject).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reached {
     #[serde(flatten)]
     pub node: NodeRef,
@@ -53,6 +57,7 @@ pub struct Reached {
 
 /// A full path from the subject to one node it reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Path {
     pub to: NodeRef,
     pub steps: Vec<Step>,
@@ -60,6 +65,7 @@ pub struct Path {
 
 /// What one identity or secret reaches if it is stolen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlastRadius {
     pub subject: NodeRef,
     /// 0–100: 70 and above only when the management plane is reached; see [`score`].
@@ -83,6 +89,7 @@ pub struct BlastRadius {
 
 /// The numbers of one blast radius, without paths: what computing every blast radius produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub node: NodeId,
     pub score: u32,

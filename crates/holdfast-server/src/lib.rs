@@ -8,6 +8,7 @@
 //! the response is built from the committed record.
 
 pub mod auth;
+pub mod discovery;
 pub mod edge;
 pub mod error;
 pub mod extract;
@@ -30,11 +31,14 @@ pub use state::{AppState, Clock, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, identities, leaks, owners, sys, systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Largest discovery import accepted (exports of large accounts and clusters run to tens of MB).
+pub const DISCOVER_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -84,6 +88,14 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/verify", get(audit::verify))
         .route("/audit/keys", get(audit::keys))
         .route("/audit/checkpoints", get(audit::checkpoints))
+        .route("/discover/sources", get(graph::sources))
+        .route("/graph/blast-radius", get(graph::blast_radius))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(
+            Router::new()
+                .route("/discover/{connector}", post(graph::import))
+                .layer(RequestBodyLimitLayer::new(DISCOVER_BODY_LIMIT)),
+        )
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -99,7 +111,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", v1)
         .fallback(|| async { ApiError::not_found("no such route; the API lives under /v1") })
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(DISCOVER_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, identities, leaks, owners, sys, systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::routes::{
         leaks::report, leaks::list, leaks::show,
         tokens::create, tokens::list, tokens::revoke,
         audit::list, audit::verify, audit::keys, audit::checkpoints,
+        graph::import, graph::sources, graph::blast_radius,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

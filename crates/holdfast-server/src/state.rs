@@ -36,6 +36,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// This node's audit public key, returned by init.
     pub audit_key: PublicKeyInfo,
+    /// The identity graph as last built from the store.
+    pub graph: Arc<crate::discovery::GraphCache>,
 }
 
 /// Who is calling: the token that authenticated the request.

@@ -76,6 +76,11 @@ pub fn identity(name: &str, owner: &Owner) -> Identity {
         last_used_at: None,
         last_rotated_at: None,
         last_reviewed_at: None,
+        graph_key: None,
+        provenance: Default::default(),
+        attributes: Default::default(),
+        missing_since: None,
+        tier_override: false,
     }
 }
 

@@ -18,7 +18,10 @@ use holdfast_audit::{
 use uuid::Uuid;
 
 pub use error::StoreError;
-pub use record::{Change, Filter, Query, Record, Row, Table, Value, find, get, get_by};
+pub use record::{
+    Change, Filter, GraphEdgeRecord, GraphNodeRecord, Query, Record, Row, Table, Value, find,
+    find_all, get, get_by,
+};
 
 /// A storage backend. Implementations are cheap to share (`Arc<dyn Store>`) and safe to use from
 /// several tasks and several processes at once.

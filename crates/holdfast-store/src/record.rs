@@ -1,6 +1,10 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
-use holdfast_core::{ApiToken, Credential, Entitlement, Identity, Leak, Owner, System};
+use holdfast_core::{
+    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, System,
+};
+use holdfast_graph::{EdgeSpec, NodeSpec};
+use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -17,10 +21,16 @@ pub enum Table {
     Entitlements,
     Tokens,
     Leaks,
+    GraphNodes,
+    GraphEdges,
+    Sources,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 10] = [
+        Self::GraphNodes,
+        Self::GraphEdges,
+        Self::Sources,
         Self::Leaks,
         Self::Owners,
         Self::Systems,
@@ -39,6 +49,9 @@ impl Table {
             Self::Entitlements => "entitlements",
             Self::Tokens => "api_tokens",
             Self::Leaks => "leaks",
+            Self::GraphNodes => "graph_nodes",
+            Self::GraphEdges => "graph_edges",
+            Self::Sources => "discovery_sources",
         }
     }
 
@@ -52,6 +65,9 @@ impl Table {
             Self::Entitlements => "entitlement",
             Self::Tokens => "token",
             Self::Leaks => "leak",
+            Self::GraphNodes => "graph node",
+            Self::GraphEdges => "graph edge",
+            Self::Sources => "discovery source",
         }
     }
 
@@ -75,6 +91,9 @@ impl Table {
             Self::Entitlements => &["identity_id", "system_id"],
             Self::Tokens => &["name"],
             Self::Leaks => &["fingerprint", "rule"],
+            Self::GraphNodes => &["source", "key"],
+            Self::GraphEdges => &["source", "from_key", "to_key", "kind"],
+            Self::Sources => &["source", "connector"],
         }
     }
 
@@ -338,3 +357,61 @@ record!(ApiToken, Table::Tokens, |r| { vec![Value::text(&r.name)] });
 record!(Leak, Table::Leaks, |r| {
     vec![Value::text(r.fingerprint.to_string()), Value::text(&r.rule)]
 });
+
+/// A graph node as one discovery source reported it. The graph is the union over sources: a node
+/// two sources report (a role in the IAM export and in a workflow) is one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNodeRecord {
+    pub id: Uuid,
+    pub version: i64,
+    pub source: String,
+    pub node: NodeSpec,
+}
+
+/// A graph edge as one discovery source reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphEdgeRecord {
+    pub id: Uuid,
+    pub version: i64,
+    pub source: String,
+    pub edge: EdgeSpec,
+}
+
+record!(GraphNodeRecord, Table::GraphNodes, |r| {
+    vec![Value::text(&r.source), Value::text(&r.node.key)]
+});
+
+record!(GraphEdgeRecord, Table::GraphEdges, |r| {
+    vec![
+        Value::text(&r.source),
+        Value::text(&r.edge.from),
+        Value::text(&r.edge.to),
+        Value::text(r.edge.kind.as_str()),
+    ]
+});
+
+record!(DiscoverySource, Table::Sources, |r| {
+    vec![Value::text(&r.source), Value::text(&r.connector)]
+});
+
+/// Every record of a table matching `filters`, read in pages of `page` rows.
+pub async fn find_all<R: Record>(
+    store: &dyn Store,
+    filters: Vec<Filter>,
+    page: u32,
+) -> Result<Vec<R>, StoreError> {
+    let mut out: Vec<R> = Vec::new();
+    let mut after = None;
+    loop {
+        let mut q = Query::new(R::TABLE).limit(page.max(1)).after(after);
+        q.filters.clone_from(&filters);
+        let batch: Vec<R> = find(store, &q).await?;
+        let n = batch.len();
+        after = batch.last().map(Record::id);
+        out.extend(batch);
+        if n < page.max(1) as usize {
+            break;
+        }
+    }
+    Ok(out)
+}

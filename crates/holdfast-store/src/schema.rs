@@ -73,6 +73,30 @@ CREATE TABLE leaks (
 );
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE graph_nodes (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    source TEXT NOT NULL, key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_graph_nodes__key UNIQUE (source, key)
+);
+CREATE TABLE graph_edges (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    source TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, kind TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_graph_edges__edge UNIQUE (source, from_key, to_key, kind)
+);
+CREATE INDEX ix_graph_edges_from ON graph_edges (from_key);
+CREATE TABLE discovery_sources (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    source TEXT NOT NULL, connector TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_discovery_sources__source UNIQUE (source)
+);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

@@ -232,3 +232,23 @@ pub struct ScanReport {
     #[serde(default)]
     pub findings: Vec<ReportedFinding>,
 }
+
+/// One file handed to a connector.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverInput {
+    /// The file's name or path, used in provenance (`iam.json UserDetailList[3] Tags[owner]`).
+    pub name: Option<String>,
+    /// The file's text.
+    pub content: Option<String>,
+}
+
+/// Files for one connector run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverRequest {
+    #[serde(default)]
+    pub inputs: Vec<DiscoverInput>,
+    /// The cluster, repository or account the files describe when they do not say.
+    pub system: Option<String>,
+}

@@ -126,6 +126,19 @@ pub struct IdentityView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_reviewed_at: Option<OffsetDateTime>,
+    /// The identity's node in the identity graph, for `graph blast-radius`.
+    pub graph_key: Option<String>,
+    /// Where each discovered field came from.
+    pub provenance: BTreeMap<String, String>,
+    /// Further facts a connector reported.
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Set when the identity vanished from its source on a later import.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub missing_since: Option<OffsetDateTime>,
+    /// A person set the tier; discovery does not recompute it.
+    pub tier_override: bool,
 }
 
 impl From<Identity> for IdentityView {
@@ -152,6 +165,11 @@ impl From<Identity> for IdentityView {
             last_used_at: i.last_used_at,
             last_rotated_at: i.last_rotated_at,
             last_reviewed_at: i.last_reviewed_at,
+            graph_key: i.graph_key,
+            provenance: i.provenance,
+            attributes: i.attributes,
+            missing_since: i.missing_since,
+            tier_override: i.tier_override,
         }
     }
 }
@@ -351,3 +369,82 @@ pub struct ScanReportResult {
 }
 
 page!(LeakPage, LeakView);
+
+/// What one import did. Re-importing the same export reports `changed: false` and zero counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    pub source: String,
+    pub connector: String,
+    pub changed: bool,
+    pub identities_created: u64,
+    pub identities_updated: u64,
+    /// Identities that vanished from the source on this import (kept, marked `missing_since`).
+    pub identities_missing: u64,
+    pub identities_unchanged: u64,
+    pub credentials_created: u64,
+    pub credentials_updated: u64,
+    pub nodes_added: u64,
+    pub nodes_removed: u64,
+    pub nodes_changed: u64,
+    pub edges_added: u64,
+    pub edges_removed: u64,
+    pub edges_changed: u64,
+    /// Identities (of any source) whose computed tier changed.
+    pub tiers_changed: u64,
+    pub management_plane: u64,
+    pub findings: Vec<holdfast_core::Finding>,
+    pub skipped: Vec<String>,
+}
+
+/// A discovery source as last imported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceView {
+    pub id: Uuid,
+    pub source: String,
+    pub connector: String,
+    pub digest: String,
+    pub identities: u64,
+    pub credentials: u64,
+    pub nodes: u64,
+    pub edges: u64,
+    pub findings: Vec<holdfast_core::Finding>,
+    pub skipped: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub first_imported_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub changed_at: OffsetDateTime,
+}
+
+impl From<holdfast_core::DiscoverySource> for SourceView {
+    fn from(s: holdfast_core::DiscoverySource) -> Self {
+        Self {
+            id: s.id,
+            source: s.source,
+            connector: s.connector,
+            digest: s.digest,
+            identities: s.identities,
+            credentials: s.credentials,
+            nodes: s.nodes,
+            edges: s.edges,
+            findings: s.findings,
+            skipped: s.skipped,
+            first_imported_at: s.first_imported_at,
+            changed_at: s.changed_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceList {
+    pub items: Vec<SourceView>,
+}
+
+/// A blast radius and the tier of its subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlastRadiusView {
+    #[serde(flatten)]
+    pub radius: holdfast_graph::BlastRadius,
+    pub tier: holdfast_graph::Tier,
+}

@@ -79,6 +79,56 @@ pub enum Command {
     Bench(BenchArgs),
     /// Scan files for secrets (offline; exit 1 when something is found).
     Scan(ScanArgs),
+    /// Discover identities, credentials and permissions from exports, manifests, workflows and
+    /// state files, and import them (or, with `--dry-run`, only show what was found).
+    Discover(DiscoverArgs),
+    /// The identity graph: blast radius and management-plane tiers.
+    #[command(subcommand)]
+    Graph(GraphCmd),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DiscoverArgs {
+    #[command(subcommand)]
+    pub command: Option<DiscoverCmd>,
+    /// The connector: kubernetes, aws-iam, github-actions, terraform or env.
+    #[arg(value_parser = ["kubernetes", "aws-iam", "github-actions", "terraform", "env"])]
+    pub connector: Option<String>,
+    /// Files or directories to read (directories are searched for the connector's file types).
+    pub paths: Vec<PathBuf>,
+    /// The cluster, repository (`owner/repo`) or account the files describe, when they do not say.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Run the connector here and print what it finds, tiers included; nothing is imported.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscoverCmd {
+    /// Sources imported so far, with their findings.
+    Sources,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCmd {
+    /// What an identity or secret reaches if stolen: systems, resources, identities it can
+    /// become, whether it reaches the management plane, a score, and every path explained.
+    BlastRadius {
+        /// An identity id, or a graph node key (`aws:arn:aws:iam::…:role/deploy`).
+        target: String,
+        /// Full paths to at most this many identities.
+        #[arg(long)]
+        max_paths: Option<usize>,
+        /// Compute offline from files instead of asking the server: `CONNECTOR=PATH`, repeatable
+        /// (e.g. `--from aws-iam=iam.json --from github-actions=.github/workflows`).
+        #[arg(long = "from", value_name = "CONNECTOR=PATH")]
+        from: Vec<String>,
+        /// With `--from`: the system for connectors that need one, as `CONNECTOR=SYSTEM`.
+        #[arg(long = "system", value_name = "CONNECTOR=SYSTEM")]
+        systems: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args, Default)]

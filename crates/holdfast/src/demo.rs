@@ -15,6 +15,134 @@ use crate::serve::{Settings, shutdown_signal, start};
 
 const ESTATE: &str = include_str!("../fixtures/demo-estate.json");
 
+/// The example estate the connectors read (`examples/estate/`), bundled so the demo needs no
+/// checkout: `(connector, system, [(path, content)])`.
+type Bundle = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+);
+const DISCOVERED: &[Bundle] = &[
+    (
+        "aws-iam",
+        None,
+        &[
+            (
+                "examples/estate/aws/authorization-details.json",
+                include_str!("../../../examples/estate/aws/authorization-details.json"),
+            ),
+            (
+                "examples/estate/aws/access-keys-ci-deployer.json",
+                include_str!("../../../examples/estate/aws/access-keys-ci-deployer.json"),
+            ),
+            (
+                "examples/estate/aws/credential-report.csv",
+                include_str!("../../../examples/estate/aws/credential-report.csv"),
+            ),
+        ],
+    ),
+    (
+        "kubernetes",
+        Some("prod"),
+        &[
+            (
+                "examples/estate/kubernetes/payments.yaml",
+                include_str!("../../../examples/estate/kubernetes/payments.yaml"),
+            ),
+            (
+                "examples/estate/kubernetes/cluster-rbac.yaml",
+                include_str!("../../../examples/estate/kubernetes/cluster-rbac.yaml"),
+            ),
+            (
+                "examples/estate/kubernetes/kube-system.yaml",
+                include_str!("../../../examples/estate/kubernetes/kube-system.yaml"),
+            ),
+        ],
+    ),
+    (
+        "github-actions",
+        Some("acme/payments"),
+        &[
+            (
+                "examples/estate/github/payments/.github/workflows/deploy.yml",
+                include_str!(
+                    "../../../examples/estate/github/payments/.github/workflows/deploy.yml"
+                ),
+            ),
+            (
+                "examples/estate/github/payments/.github/workflows/pr-checks.yml",
+                include_str!(
+                    "../../../examples/estate/github/payments/.github/workflows/pr-checks.yml"
+                ),
+            ),
+            (
+                "examples/estate/github/payments/.github/workflows/release.yml",
+                include_str!(
+                    "../../../examples/estate/github/payments/.github/workflows/release.yml"
+                ),
+            ),
+        ],
+    ),
+    (
+        "terraform",
+        None,
+        &[(
+            "examples/estate/terraform/terraform.tfstate",
+            include_str!("../../../examples/estate/terraform/terraform.tfstate"),
+        )],
+    ),
+    (
+        "env",
+        Some("payments"),
+        &[
+            (
+                "examples/estate/env/.env",
+                include_str!("../../../examples/estate/env/.env"),
+            ),
+            (
+                "examples/estate/env/docker-compose.yml",
+                include_str!("../../../examples/estate/env/docker-compose.yml"),
+            ),
+        ],
+    ),
+];
+
+/// What discovery brought in.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub sources: usize,
+    pub identities: u64,
+    pub management_plane: u64,
+    pub findings: usize,
+}
+
+/// Imports the bundled example estate through the discovery API, one connector at a time.
+pub async fn discover_estate(c: &Client) -> anyhow::Result<Discovered> {
+    let mut n = Discovered::default();
+    for (connector, system, files) in DISCOVERED {
+        let req = DiscoverRequest {
+            inputs: files
+                .iter()
+                .map(|(name, content)| DiscoverInput {
+                    name: Some((*name).to_string()),
+                    content: Some((*content).to_string()),
+                })
+                .collect(),
+            system: system.map(str::to_string),
+        };
+        let report = c
+            .discover(connector, &req)
+            .await
+            .with_context(|| format!("discovering the demo estate with {connector}"))?;
+        n.sources += 1;
+        n.identities +=
+            report.identities_created + report.identities_updated + report.identities_unchanged;
+        n.management_plane += report.management_plane;
+        n.findings += report.findings.len();
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Estate {
@@ -180,6 +308,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let init = anon.init().await.context("initialising the demo server")?;
     let client = anon.with_token(Some(init.root_token.clone()));
     let loaded = load_estate(&client).await?;
+    let found = discover_estate(&client).await?;
     let url = &running.url;
     let token = &init.root_token;
     println!(
@@ -190,12 +319,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
   Root token   {token}
 
 Loaded {o} owners, {s} systems, {i} identities, {c} credentials and {e} entitlements.
+Discovered {di} more identities from {ds} sources (AWS IAM, Kubernetes, GitHub Actions, Terraform
+state, .env/compose): {dm} are management-plane; {df} findings.
 
 Try, in another terminal:
 
   export HOLDFAST_ADDR={url} HOLDFAST_TOKEN={token}
   holdfast identity list
   holdfast identity list --tier management_plane
+  holdfast graph blast-radius aws:arn:aws:iam::111122223333:user/ci-deployer
+  holdfast graph blast-radius gha:acme/payments:deploy.yml:infrastructure
+  holdfast graph blast-radius k8s:prod:serviceaccount:payments/ci-deployer
+  holdfast discover sources
+  holdfast discover kubernetes examples/estate/kubernetes --system prod --dry-run
   holdfast identity list --owner payments-team --json
   holdfast credential list
   holdfast owner list
@@ -211,6 +347,10 @@ Press Ctrl-C to stop.
         i = loaded.identities,
         c = loaded.credentials,
         e = loaded.entitlements,
+        di = found.identities,
+        ds = found.sources,
+        dm = found.management_plane,
+        df = found.findings,
     );
     if args.no_wait {
         return running.stop().await;

@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod commands;
 mod demo;
+mod discover;
 mod output;
 mod scan;
 mod serve;
@@ -86,6 +87,24 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             .await
             .map(|()| true),
         Command::Audit(c) => commands::audit(&client(&cli.global)?, json, c).await,
+        Command::Discover(a) => {
+            let c = if a.dry_run {
+                None
+            } else {
+                Some(client(&cli.global)?)
+            };
+            discover::run(c.as_ref(), json, a).await
+        }
+        Command::Graph(cmd) => {
+            let offline =
+                matches!(&cmd, cli::GraphCmd::BlastRadius { from, .. } if !from.is_empty());
+            let c = if offline {
+                None
+            } else {
+                Some(client(&cli.global)?)
+            };
+            discover::graph(c.as_ref(), json, cmd).await
+        }
     }
 }
 

@@ -218,6 +218,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         store,
         clock: Arc::new(SystemClock),
         audit_key,
+        graph: Default::default(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -10,6 +10,7 @@ mod api;
 mod audit;
 mod cli;
 mod common;
+mod discover;
 mod durability;
 mod postgres;
 mod scan;

@@ -1,0 +1,160 @@
+//! `/v1/discover` and `/v1/graph`: connector imports, the sources they came from and their
+//! findings, and blast radius over the identity graph.
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, State};
+use holdfast_core::{DiscoverySource, Scope};
+use holdfast_discover::{Connector, Input, Options};
+use holdfast_store::find_all;
+use holdfast_types::{BlastRadiusView, DiscoverRequest, ImportReport, SourceList};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::must_get;
+use crate::discovery;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::{AppState, Ctx};
+
+/// Most files in one import.
+pub const MAX_INPUTS: usize = 1000;
+
+#[utoipa::path(post, path = "/v1/discover/{connector}", tag = "discovery", request_body = DiscoverRequest,
+    params(("connector" = String, Path, description = "kubernetes, aws-iam, github-actions, terraform or env")),
+    responses((status = 200, body = ImportReport), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn import(
+    ctx: Ctx,
+    Path(connector): Path<String>,
+    Json(req): Json<DiscoverRequest>,
+) -> ApiResult<AxumJson<ImportReport>> {
+    ctx.require(Scope::Write, "discovery.import").await?;
+    let connector: Connector =
+        connector
+            .parse()
+            .map_err(|e: holdfast_discover::DiscoverError| {
+                ApiError::invalid("connector", e.to_string())
+            })?;
+    if req.inputs.is_empty() {
+        return Err(ApiError::invalid(
+            "inputs",
+            "is required: give at least one file",
+        ));
+    }
+    if req.inputs.len() > MAX_INPUTS {
+        return Err(ApiError::invalid(
+            "inputs",
+            format!("at most {MAX_INPUTS} files per import"),
+        ));
+    }
+    let mut inputs = Vec::with_capacity(req.inputs.len());
+    for (i, input) in req.inputs.into_iter().enumerate() {
+        let name = input
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("inputs[{i}].name"), "is required"))?;
+        let content = input
+            .content
+            .ok_or_else(|| ApiError::invalid(format!("inputs[{i}].content"), "is required"))?;
+        inputs.push(Input {
+            name: name.chars().take(500).collect(),
+            bytes: content.into_bytes(),
+        });
+    }
+    let options = Options {
+        system: req.system,
+        now: Some(ctx.now()),
+    };
+    let discovery = tokio::task::spawn_blocking(move || {
+        holdfast_discover::discover(connector, &inputs, &options)
+    })
+    .await
+    .map_err(|e| ApiError::internal("running the connector", e))?
+    .map_err(|e| ApiError::invalid("inputs", e.to_string()))?;
+    let (changes, report) = discovery::plan(ctx.store(), connector, &discovery, ctx.now()).await?;
+    let detail = json!({
+        "connector": connector.as_str(),
+        "changed": report.changed,
+        "identities_created": report.identities_created,
+        "identities_updated": report.identities_updated,
+        "identities_missing": report.identities_missing,
+        "nodes_added": report.nodes_added,
+        "nodes_removed": report.nodes_removed,
+        "edges_added": report.edges_added,
+        "edges_removed": report.edges_removed,
+        "tiers_changed": report.tiers_changed,
+        "findings": report.findings.len(),
+    });
+    ctx.commit(
+        changes,
+        "discovery.import",
+        Some(format!("source:{}", report.source)),
+        detail,
+    )
+    .await?;
+    Ok(AxumJson(report))
+}
+
+#[utoipa::path(get, path = "/v1/discover/sources", tag = "discovery",
+    responses((status = 200, body = SourceList)))]
+pub async fn sources(ctx: Ctx) -> ApiResult<AxumJson<SourceList>> {
+    ctx.require(Scope::Read, "discovery.sources").await?;
+    let mut items: Vec<DiscoverySource> = find_all(ctx.store(), vec![], 1000).await?;
+    items.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(AxumJson(SourceList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BlastRadiusQuery {
+    /// A graph node key (`aws:arn:aws:iam::…:role/deploy`, `k8s:prod:serviceaccount:ns/name`).
+    pub node: Option<String>,
+    /// An identity id; its graph key is used.
+    pub identity: Option<Uuid>,
+    /// Full paths to at most this many identities (default 50, at most 1000).
+    pub max_paths: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/graph/blast-radius", tag = "graph", params(BlastRadiusQuery),
+    responses((status = 200, body = BlastRadiusView), (status = 404, body = holdfast_types::ErrorBody)))]
+pub async fn blast_radius(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<BlastRadiusQuery>,
+) -> ApiResult<AxumJson<BlastRadiusView>> {
+    ctx.require(Scope::Read, "graph.blast_radius").await?;
+    let max_paths = q.max_paths.unwrap_or(50);
+    if max_paths > 1000 {
+        return Err(ApiError::invalid("max_paths", "must be at most 1000"));
+    }
+    let key = match (q.node, q.identity) {
+        (Some(k), None) => k,
+        (None, Some(id)) => {
+            let identity: holdfast_core::Identity = must_get(&ctx, id).await?;
+            identity.graph_key.ok_or_else(|| {
+                ApiError::not_found(format!("identity `{id}` is not in the identity graph: it was not discovered by a connector"))
+            })?
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "node",
+                "give exactly one of `node` or `identity`",
+            ));
+        }
+    };
+    let graph = state.graph.get(ctx.store()).await?;
+    let shown: String = key.chars().take(300).collect();
+    let id = graph.find(&key).ok_or_else(|| {
+        ApiError::not_found(format!("`{shown}` is not a node of the identity graph"))
+    })?;
+    let radius = graph.blast_radius(id, max_paths).ok_or_else(|| {
+        ApiError::not_found(format!("`{shown}` is not a node of the identity graph"))
+    })?;
+    Ok(AxumJson(BlastRadiusView {
+        radius,
+        tier: graph.tier(id),
+    }))
+}
