@@ -233,10 +233,18 @@ fn demo_loads_the_sample_estate_and_prints_what_to_try() {
     assert!(text.contains("Root token   hf_"), "{text}");
     assert!(
         text.contains(
-            "Loaded 5 owners, 7 systems, 12 identities, 8 credentials and 11 entitlements"
+            "Loaded 8 owners, 7 systems, 12 identities, 8 credentials and 11 entitlements"
         ),
         "{text}"
     );
+    // The example estate goes through every connector: 10 IAM principals, 6 service accounts,
+    // 4 workflow jobs and 3 Terraform-managed identities.
+    assert!(
+        text.contains("Discovered 23 more identities from 5 sources"),
+        "{text}"
+    );
+    assert!(text.contains("13 are management-plane"), "{text}");
+    assert!(text.contains("holdfast graph blast-radius"), "{text}");
     assert!(text.contains("holdfast identity list"));
 }
 
