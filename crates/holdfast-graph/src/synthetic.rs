@@ -164,10 +164,17 @@ pub fn estate(shape: Shape) -> (Vec<NodeSpec>, Vec<EdgeSpec>) {
                     "secret found in file",
                 ));
             }
+            // Most identities can read where their own secret sits; a few (CI runners, backup
+            // agents) can read someone else's.
+            let loc = if rng.below(50) == 0 {
+                rng.below((ids / 2).max(1))
+            } else {
+                credentials % (ids / 2).max(1)
+            };
             edges.push(EdgeSpec::new(
                 &key,
                 EdgeKind::CanRead,
-                format!("loc:{}", rng.below((ids / 2).max(1))),
+                format!("loc:{loc}"),
                 "can read the file",
             ));
         } else if rng.below(100) == 0 {

@@ -22,7 +22,7 @@ use holdfast_core::{
 use holdfast_discover::{Connector, DiscoveredCredential, DiscoveredIdentity, Discovery};
 use holdfast_graph::{EdgeKind, EdgeSpec, Graph, NodeSpec};
 use holdfast_store::{
-    Change, Filter, GraphEdgeRecord, GraphNodeRecord, Record, Store, StoreError, Value, find_all,
+    Change, GraphEdgeRecord, GraphNodeRecord, Record, Store, StoreError, find_all,
 };
 use holdfast_types::ImportReport;
 use sha2::{Digest, Sha256};
@@ -363,15 +363,35 @@ pub async fn plan(
         skipped: discovery.skipped.clone(),
     };
     let mut changes: Vec<Change> = Vec::new();
-    let by_source = || vec![Filter::Eq("source", Value::text(&source))];
 
-    // 1. Graph rows of this source.
-    let old_nodes: Vec<GraphNodeRecord> = find_all(store, by_source(), PAGE).await?;
-    let mut old_nodes: HashMap<String, GraphNodeRecord> = old_nodes
-        .into_iter()
-        .map(|n| (n.node.key.clone(), n))
-        .collect();
+    // 1. Graph rows: this source's, to diff; the others', for the graph tiers are computed on.
+    let all_nodes: Vec<GraphNodeRecord> = find_all(store, vec![], PAGE).await?;
+    let all_edges: Vec<GraphEdgeRecord> = find_all(store, vec![], PAGE).await?;
+    let mut graph_nodes: Vec<NodeSpec> =
+        Vec::with_capacity(all_nodes.len() + discovery.nodes.len());
+    let mut graph_edges: Vec<EdgeSpec> =
+        Vec::with_capacity(all_edges.len() + discovery.edges.len());
+    let mut old_nodes: HashMap<String, GraphNodeRecord> = HashMap::new();
+    for n in all_nodes {
+        if n.source == source {
+            old_nodes.insert(n.node.key.clone(), n);
+        } else {
+            graph_nodes.push(n.node);
+        }
+    }
+    let mut old_edges: HashMap<(String, String, EdgeKind), GraphEdgeRecord> = HashMap::new();
+    for e in all_edges {
+        if e.source == source {
+            old_edges.insert((e.edge.from.clone(), e.edge.to.clone(), e.edge.kind), e);
+        } else {
+            graph_edges.push(e.edge);
+        }
+    }
+    let mut seen_nodes: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for node in &discovery.nodes {
+        if !seen_nodes.insert(node.key.as_str()) {
+            continue; // a repeated key: the first one stands, as in the graph
+        }
         match old_nodes.remove(&node.key) {
             Some(old) if old.node == *node => {}
             Some(old) => {
@@ -398,12 +418,12 @@ pub async fn plan(
         changes.push(Change::delete(old));
         report.nodes_removed += 1;
     }
-    let old_edges: Vec<GraphEdgeRecord> = find_all(store, by_source(), PAGE).await?;
-    let mut old_edges: HashMap<(String, String, EdgeKind), GraphEdgeRecord> = old_edges
-        .into_iter()
-        .map(|e| ((e.edge.from.clone(), e.edge.to.clone(), e.edge.kind), e))
-        .collect();
+    let mut seen_edges: std::collections::HashSet<(&str, &str, EdgeKind)> =
+        std::collections::HashSet::new();
     for edge in &discovery.edges {
+        if !seen_edges.insert((edge.from.as_str(), edge.to.as_str(), edge.kind)) {
+            continue;
+        }
         match old_edges.remove(&(edge.from.clone(), edge.to.clone(), edge.kind)) {
             Some(old) if old.edge == *edge => {}
             Some(old) => {
@@ -432,10 +452,10 @@ pub async fn plan(
     }
 
     // 2. The graph with this source's new content, for tiers.
-    let (mut nodes, mut edges) = stored_specs(store, Some(&source)).await?;
-    nodes.extend(discovery.nodes.iter().cloned());
-    edges.extend(discovery.edges.iter().cloned());
-    let graph = Graph::build(nodes, edges).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    graph_nodes.extend(discovery.nodes.iter().cloned());
+    graph_edges.extend(discovery.edges.iter().cloned());
+    let graph =
+        Graph::build(graph_nodes, graph_edges).map_err(|e| StoreError::Corrupt(e.to_string()))?;
 
     // 3. Identities of this source, and every other identity whose tier may have moved.
     let owners: Vec<Owner> = find_all(store, vec![], 1000).await?;

@@ -26,6 +26,16 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(crate::cli::BenchCmd::Graph {
+        identities,
+        edges,
+        queries,
+        threads,
+        database_url,
+    }) = args.command
+    {
+        return crate::benchgraph::run(identities, edges, queries, threads, database_url).await;
+    }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let settings = Settings {
         data: dir.path().to_path_buf(),

@@ -481,7 +481,10 @@ pub enum AuditCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCmd>,
     /// Identities to create.
     #[arg(long, default_value_t = 2000)]
     pub count: usize,
@@ -491,6 +494,29 @@ pub struct BenchArgs {
     /// Benchmark against PostgreSQL instead of a fresh embedded store.
     #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Generate an estate, import it into a fresh store, compute every blast radius; print time
+    /// and peak memory.
+    Graph {
+        /// Identities in the generated estate.
+        #[arg(long, default_value_t = 100_000)]
+        identities: usize,
+        /// Edges in the generated estate.
+        #[arg(long, default_value_t = 1_000_000)]
+        edges: usize,
+        /// Single blast-radius queries to time.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// Threads for computing every blast radius (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Benchmark against PostgreSQL instead of a fresh embedded store.
+        #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
