@@ -95,3 +95,45 @@ async fn two_servers_on_one_postgres_lose_nothing_and_refuse_stale_updates() {
     a.stop();
     b.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_one_replica_is_the_graph_of_the_other() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start(d1.path(), &["--database-url", &db.url]);
+    let b = Server::start(d2.path(), &["--database-url", &db.url]);
+    let token = a.init().await;
+    let (ca, cb) = (a.client(Some(&token)), b.client(Some(&token)));
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/estate/kubernetes");
+    let inputs: Vec<holdfast_types::DiscoverInput> =
+        ["payments.yaml", "cluster-rbac.yaml", "kube-system.yaml"]
+            .iter()
+            .map(|f| holdfast_types::DiscoverInput {
+                name: Some((*f).to_string()),
+                content: Some(std::fs::read_to_string(root.join(f)).unwrap()),
+            })
+            .collect();
+    let req = holdfast_types::DiscoverRequest {
+        inputs,
+        system: Some("prod".into()),
+    };
+    let key = "k8s:prod:serviceaccount:kube-system/backup-agent";
+    // B builds (and caches) its graph before anything is imported.
+    assert_eq!(
+        cb.blast_radius(Some(key), None, None)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+    let first = ca.discover("kubernetes", &req).await.unwrap();
+    assert_eq!(first.identities_created, 6);
+    // B notices the import (its cache is keyed by the sources' versions) and answers from it.
+    let br = cb.blast_radius(Some(key), None, None).await.unwrap();
+    assert!(br.tier.management_plane);
+    let again = cb.discover("kubernetes", &req).await.unwrap();
+    assert!(!again.changed, "{again:#?}");
+    assert_eq!(again.identities_unchanged, 6);
+}
