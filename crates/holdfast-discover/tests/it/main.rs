@@ -12,6 +12,7 @@ mod aws;
 mod env;
 mod estate;
 mod kubernetes;
+mod robustness;
 mod terraform;
 
 use std::path::PathBuf;
