@@ -69,6 +69,46 @@ fn glob(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     pi == p.len()
 }
 
+/// Whether a resource pattern covers every resource an action applies to in an account: `*`, or
+/// an ARN whose resource part is a wildcard over names (`role/*`, `secret:*`, `key/*`, `*`).
+fn broad(pattern: &str, action: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    let (Some(service), Some(resource)) = (parts.get(2), parts.get(5)) else {
+        return false;
+    };
+    let action_service = action.split(':').next().unwrap_or("");
+    if !glob(service, action_service, true) {
+        return false;
+    }
+    // The kinds of resource names each service's management actions take.
+    let probes: &[&str] = match action_service {
+        "iam" => &[
+            "user/holdfast-probe",
+            "role/holdfast-probe",
+            "policy/holdfast-probe",
+            "group/holdfast-probe",
+            "oidc-provider/holdfast-probe",
+            "saml-provider/holdfast-probe",
+        ],
+        "kms" => &["key/holdfast-probe"],
+        "secretsmanager" => &["secret:holdfast-probe"],
+        "ssm" => &["parameter/holdfast-probe"],
+        "cloudtrail" => &["trail/holdfast-probe"],
+        "guardduty" => &["detector/holdfast-probe"],
+        "organizations" => &[
+            "policy/o-holdfastprobe/service_control_policy/p-holdfastprobe",
+            "account/o-holdfastprobe/111111111111",
+            "root/o-holdfastprobe/r-holdfastprobe",
+        ],
+        _ => &["holdfast-probe"],
+    };
+    // `secret:name` has a colon inside the resource part; splitn(6) keeps it together.
+    probes.iter().any(|probe| glob(resource, probe, false))
+}
+
 /// One policy statement, parsed.
 #[derive(Debug, Clone)]
 struct Statement {
@@ -146,6 +186,8 @@ struct Principal {
     groups: Vec<(String, String)>,
     trust_principals: Vec<TrustPrincipal>,
     has_instance_profile: bool,
+    /// Under `/aws-service-role/`: AWS refuses policy and trust edits on it.
+    service_linked: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -183,15 +225,18 @@ impl Grant {
 
 impl Principal {
     /// Identity-policy evaluation: explicit deny, then allow, then the boundary.
-    /// Whether some statement allows `action` on some resource (the resource named in the grant),
-    /// unless an unconditional deny covers the action everywhere or the boundary forbids it.
-    fn allows_some(&self, action: &str) -> Option<Grant> {
+    /// Whether some statement allows `action` on a pattern that covers every resource of its kind
+    /// in the account (`*`, `arn:aws:iam::123:role/*`, `NotResource`), unless an unconditional deny
+    /// covers it everywhere or the boundary does not allow it. A grant on one named resource (one
+    /// secret, `user/${aws:username}`) is not account-wide and does not count.
+    fn allows_broadly(&self, action: &str) -> Option<Grant> {
         let denied_everywhere = |stmts: &[Statement]| {
             stmts.iter().any(|s| {
                 !s.allow
                     && !s.conditional
                     && s.action(action).is_some()
-                    && s.resource("*").is_some()
+                    && s.not_resources.is_empty()
+                    && s.resources.iter().any(|r| r == "*")
             })
         };
         if self
@@ -205,9 +250,9 @@ impl Principal {
             p.statements.iter().filter(|s| s.allow).find_map(|s| {
                 let a = s.action(action)?;
                 let r = if s.not_resources.is_empty() {
-                    s.resources.first()?.clone()
+                    s.resources.iter().find(|r| broad(r, action))?.clone()
                 } else {
-                    "*".to_string()
+                    format!("everything except {}", s.not_resources.join(", "))
                 };
                 Some(Grant {
                     policy: p.name.clone(),
@@ -226,6 +271,41 @@ impl Principal {
             return None;
         }
         Some(grant)
+    }
+
+    /// Whether some statement allows `action` on any resource at all (creating compute: the
+    /// resource is the new function or instance, whatever its name).
+    fn allows_any(&self, action: &str) -> Option<Grant> {
+        let grant = self.policies.iter().find_map(|p| {
+            p.statements.iter().filter(|s| s.allow).find_map(|s| {
+                let a = s.action(action)?;
+                let r = s
+                    .resources
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "*".to_string());
+                Some(Grant {
+                    policy: p.name.clone(),
+                    action_pattern: a.to_string(),
+                    resource_pattern: r,
+                    conditional: s.conditional,
+                })
+            })
+        })?;
+        let denied = self.policies.iter().any(|p| {
+            p.statements.iter().any(|s| {
+                !s.allow
+                    && !s.conditional
+                    && s.action(action).is_some()
+                    && s.not_resources.is_empty()
+                    && s.resources.iter().any(|r| r == "*")
+            })
+        });
+        let boundary_ok = self
+            .boundary
+            .as_ref()
+            .is_none_or(|b| b.iter().any(|s| s.allow && s.action(action).is_some()));
+        (!denied && boundary_ok).then_some(grant)
     }
 
     fn allows(&self, action: &str, resource: &str) -> Option<Grant> {
@@ -357,6 +437,20 @@ const CAPABILITIES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// Actions behind the pairwise escalation techniques: a principal holding none of them is only
+/// checked for role assumption.
+const ESCALATION_ACTIONS: &[&str] = &[
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:PutUserPolicy",
+    "iam:AttachUserPolicy",
+];
+
 /// Compute services a role can be passed to, the actions that start compute with it, and what
 /// the technique is called.
 const PASS_ROLE_SERVICES: &[(&str, &[&str], &str)] = &[
@@ -409,6 +503,14 @@ const PASS_ROLE_SERVICES: &[(&str, &[&str], &str)] = &[
         "pass the role to a Data Pipeline",
     ),
 ];
+
+/// The partition of an ARN: `aws`, `aws-us-gov`, `aws-cn`.
+fn partition(arn: &str) -> &str {
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+}
 
 fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -777,15 +879,21 @@ fn load_details(
                     }));
                 }
             }
-            let boundary = p
+            // A boundary whose document the export lacks is unknown, not "allows nothing": it is
+            // left out (reach over- rather than under-estimated) and said so.
+            let boundary = match p
                 .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
                 .and_then(Value::as_str)
-                .map(|b| {
-                    managed
-                        .get(b)
-                        .map(|a| a.statements.clone())
-                        .unwrap_or_default()
-                });
+            {
+                None => None,
+                Some(b) => match managed.get(b) {
+                    Some(a) => Some(a.statements.clone()),
+                    None => {
+                        out.skipped(format!("{from}: permission boundary {b} is not in the export; evaluated without it"));
+                        None
+                    }
+                },
+            };
             let trust_doc = document(p.get("AssumeRolePolicyDocument"));
             let mut trust_principals = Vec::new();
             if let Some(Value::Array(stmts)) = trust_doc
@@ -834,6 +942,8 @@ fn load_details(
                 groups: member_of,
                 trust_principals,
                 has_instance_profile: !list(p.get("InstanceProfileList")).is_empty(),
+                service_linked: str_at(p, &["Path"])
+                    .is_some_and(|x| x.starts_with("/aws-service-role/")),
             });
         }
     }
@@ -850,13 +960,15 @@ fn unused_role(
     let (Some(now), Some(created)) = (now, created.and_then(parse_time)) else {
         return;
     };
-    let days = (now - created).whole_days();
-    if days >= 90 {
+    if (now - created).whole_days() >= 90 {
         out.finding(
             "unused-identity",
             Severity::Low,
             key,
-            format!("role {name} was created {days} days ago and has no recorded use"),
+            format!(
+                "role {name} was created {}, more than 90 days ago, and has no recorded use",
+                created.date()
+            ),
             from,
         );
     }
@@ -970,13 +1082,16 @@ fn key_age(
     let (Some(now), Some(created)) = (now, created.and_then(parse_time)) else {
         return;
     };
-    let days = (now - created).whole_days();
-    if active && days > 90 {
+    // Messages carry the date, not a day count, so the same export gives the same findings.
+    if active && (now - created).whole_days() > 90 {
         out.finding(
             "credential-not-rotated",
             Severity::Medium,
             key,
-            format!("{what} is active and {days} days old (rotate at least every 90 days)"),
+            format!(
+                "{what} is active and was created {}, more than 90 days ago (rotate at least every 90 days)",
+                created.date()
+            ),
             from,
         );
     }
@@ -1088,14 +1203,19 @@ fn load_report(
                 .find(|c| {
                     c.identity.as_deref() == Some(ikey.as_str())
                         && c.key.starts_with("aws:access-key:")
-                        && c.created_at.as_ref().map(|t| t.value.as_str()) == rotated
+                        && c.created_at.as_ref().and_then(|t| parse_time(&t.value))
+                            == rotated.and_then(parse_time)
                 })
-                .map(|c| c.key.clone());
-            let key = listed.unwrap_or_else(|| format!("aws:{arn}#access-key-{n}"));
+                .map(|c| (c.key.clone(), c.external_id.clone()));
+            // Without the key id, a key is its slot and its creation time: a rotated key is a new
+            // credential, not the old one overwritten.
+            let slot = format!("{arn}#access-key-{n}@{}", rotated.unwrap_or("unknown"));
+            let (key, external_id) =
+                listed.unwrap_or_else(|| (format!("aws:{slot}"), slot.clone()));
             out.credential(
                 DiscoveredCredential {
                     key: key.clone(),
-                    external_id: format!("{arn}#access-key-{n}"),
+                    external_id,
                     name: format!("access key {n} of {user}"),
                     kind: CredentialKind::AccessKey,
                     identity: Some(ikey.clone()),
@@ -1208,13 +1328,19 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
         }
     }
 
+    let mut group_arns: Vec<String> = principals
+        .iter()
+        .flat_map(|p| p.groups.iter().map(|(_, arn)| arn.clone()))
+        .collect();
+    group_arns.sort();
+    group_arns.dedup();
     for p in principals {
         let from = node_key(&p.arn);
         // Management-plane capabilities.
         for (cap, label, actions) in CAPABILITIES {
             if let Some((action, grant)) = actions
                 .iter()
-                .find_map(|a| p.allows_some(a).map(|g| (*a, g)))
+                .find_map(|a| p.allows_broadly(a).map(|g| (*a, g)))
             {
                 let key = format!("aws:{account}:capability:{cap}");
                 out.node(
@@ -1236,7 +1362,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
             }
         }
         // Self-escalation: rewriting its own permissions is as good as being an administrator.
-        if let Some(reason) = self_escalation(p) {
+        if let Some(reason) = self_escalation(p, &group_arns) {
             let key = format!("aws:{account}:capability:iam");
             out.node(
                 NodeSpec::new(
@@ -1249,12 +1375,25 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
             );
             out.edge(&from, EdgeKind::CanModifyPolicyOf, &key, reason);
         }
+        // Only principals holding some escalation action at all are checked against every other
+        // principal: the pairwise pass stays linear for the many that hold none.
+        let escalates = ESCALATION_ACTIONS.iter().any(|a| p.allows_any(a).is_some());
+        let mut rewrites_and_becomes: Option<String> = None;
         for q in principals.iter().filter(|q| q.arn != p.arn) {
             let to = node_key(&q.arn);
             if q.is_role {
-                if let Some(reason) = can_assume(p, q, account) {
-                    out.edge(&from, EdgeKind::CanAssume, &to, reason);
-                } else if let Some(g) = p.allows("iam:UpdateAssumeRolePolicy", &q.arn)
+                let assume = can_assume(p, q, account);
+                if let Some(reason) = &assume {
+                    out.edge(&from, EdgeKind::CanAssume, &to, reason.clone());
+                }
+                if !escalates {
+                    continue;
+                }
+                // AWS refuses policy and trust changes on service-linked roles.
+                let editable = !q.service_linked;
+                if assume.is_none()
+                    && editable
+                    && let Some(g) = p.allows("iam:UpdateAssumeRolePolicy", &q.arn)
                     && let Some(g2) = p.allows("sts:AssumeRole", &q.arn)
                 {
                     out.edge(
@@ -1271,24 +1410,33 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                 if let Some(reason) = pass_role(p, q) {
                     out.edge(&from, EdgeKind::CanRunAs, &to, reason);
                 }
-                for action in ["iam:PutRolePolicy", "iam:AttachRolePolicy"] {
-                    if let Some(g) = p.allows(action, &q.arn) {
-                        out.edge(
-                            &from,
-                            EdgeKind::CanModifyPolicyOf,
-                            &to,
-                            g.describe(action, &q.arn),
-                        );
-                        break;
+                if editable {
+                    for action in ["iam:PutRolePolicy", "iam:AttachRolePolicy"] {
+                        if let Some(g) = p.allows(action, &q.arn) {
+                            let why = g.describe(action, &q.arn);
+                            if assume.is_some() && rewrites_and_becomes.is_none() {
+                                rewrites_and_becomes = Some(format!(
+                                    "can rewrite the permissions of role {} and assume it: {why}",
+                                    q.name
+                                ));
+                            }
+                            out.edge(&from, EdgeKind::CanModifyPolicyOf, &to, why);
+                            break;
+                        }
                     }
                 }
             } else {
+                if !escalates {
+                    continue;
+                }
+                let mut becomes = false;
                 for action in [
                     "iam:CreateAccessKey",
                     "iam:CreateLoginProfile",
                     "iam:UpdateLoginProfile",
                 ] {
                     if let Some(g) = p.allows(action, &q.arn) {
+                        becomes = true;
                         out.edge(
                             &from,
                             EdgeKind::CanCreateCredentialFor,
@@ -1300,16 +1448,32 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                 }
                 for action in ["iam:PutUserPolicy", "iam:AttachUserPolicy"] {
                     if let Some(g) = p.allows(action, &q.arn) {
-                        out.edge(
-                            &from,
-                            EdgeKind::CanModifyPolicyOf,
-                            &to,
-                            g.describe(action, &q.arn),
-                        );
+                        let why = g.describe(action, &q.arn);
+                        if becomes && rewrites_and_becomes.is_none() {
+                            rewrites_and_becomes = Some(format!(
+                                "can rewrite the permissions of user {} and mint its credentials: {why}",
+                                q.name
+                            ));
+                        }
+                        out.edge(&from, EdgeKind::CanModifyPolicyOf, &to, why);
                         break;
                     }
                 }
             }
+        }
+        // Rewriting the permissions of someone it can become is as good as rewriting its own.
+        if let Some(reason) = rewrites_and_becomes {
+            let key = format!("aws:{account}:capability:iam");
+            out.node(
+                NodeSpec::new(
+                    &key,
+                    NodeKind::Capability,
+                    format!("change IAM in account {account}"),
+                )
+                .in_system(system)
+                .management_plane(format!("can change IAM in AWS account {account}")),
+            );
+            out.edge(&from, EdgeKind::CanModifyPolicyOf, &key, reason);
         }
     }
     // Federated and service principals in trust policies that the inputs do not describe.
@@ -1341,9 +1505,24 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                         }
                     ),
                 );
+            } else if t.kind == "AWS"
+                && (t.value.starts_with("AROA") || t.value.starts_with("AIDA"))
+            {
+                // IAM shows a deleted principal's unique id in the trust policy: it can no longer
+                // assume anything, but the stale entry is worth cleaning up.
+                out.finding(
+                    "stale-trust-principal",
+                    Severity::Low,
+                    &to,
+                    format!(
+                        "role {}'s trust policy names a deleted principal ({})",
+                        q.name, t.value
+                    ),
+                    q.arn.clone(),
+                );
             } else if t.kind == "AWS" && t.value != "*" {
                 let arn = if t.value.chars().all(|c| c.is_ascii_digit()) {
-                    format!("arn:aws:iam::{}:root", t.value)
+                    format!("arn:{}:iam::{}:root", partition(&q.arn), t.value)
                 } else {
                     t.value.clone()
                 };
@@ -1416,13 +1595,26 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
 
 /// Does `q`'s trust policy let `p` assume it, and may `p` call `sts:AssumeRole` on it?
 fn can_assume(p: &Principal, q: &Principal, account: &str) -> Option<String> {
-    let root = format!("arn:aws:iam::{account}:root");
+    let root = format!("arn:{}:iam::{account}:root", partition(&q.arn));
     let trusted = q.trust_principals.iter().find(|t| {
         t.kind == "AWS"
             && (t.value == p.arn || t.value == root || t.value == account || t.value == "*")
     })?;
-    if trusted.value == p.arn {
-        // The trust policy names the principal itself: in the same account that is enough.
+    // An explicit deny in the principal's own policies still wins.
+    let denied = p.policies.iter().any(|a| {
+        a.statements.iter().any(|s| {
+            !s.allow
+                && !s.conditional
+                && s.action("sts:AssumeRole").is_some()
+                && s.resource(&q.arn).is_some()
+        })
+    });
+    if denied {
+        return None;
+    }
+    if trusted.value == p.arn || trusted.value == "*" {
+        // The trust policy names the principal itself (or everyone): in the same account that is
+        // enough without an identity-policy grant.
         return Some(format!(
             "trust policy of role {} names {} directly{}",
             q.name,
@@ -1463,7 +1655,7 @@ fn pass_role(p: &Principal, q: &Principal) -> Option<String> {
         let grants: Option<Vec<String>> = actions
             .iter()
             .map(|a| {
-                p.allows_some(a).map(|g| {
+                p.allows_any(a).map(|g| {
                     let on = g.resource_pattern.clone();
                     g.describe(a, &on)
                 })
@@ -1481,7 +1673,7 @@ fn pass_role(p: &Principal, q: &Principal) -> Option<String> {
 }
 
 /// The techniques by which a principal rewrites its own permissions.
-fn self_escalation(p: &Principal) -> Option<String> {
+fn self_escalation(p: &Principal, groups: &[String]) -> Option<String> {
     let own: Vec<(&str, &str)> = if p.is_role {
         vec![
             ("iam:PutRolePolicy", "put an inline policy on itself"),
@@ -1495,13 +1687,21 @@ fn self_escalation(p: &Principal) -> Option<String> {
         ]
     };
     for (action, technique) in own {
-        let target = if action == "iam:AddUserToGroup" {
-            "*".to_string()
-        } else {
-            p.arn.clone()
-        };
-        if let Some(g) = p.allows(action, &target) {
-            return Some(format!("can {technique}: {}", g.describe(action, &target)));
+        if action == "iam:AddUserToGroup" {
+            // Any group will do: the attacker picks the most powerful one.
+            if let Some(g) = p.allows_broadly(action) {
+                let on = g.resource_pattern.clone();
+                return Some(format!("can {technique}: {}", g.describe(action, &on)));
+            }
+            for garn in groups {
+                if let Some(g) = p.allows(action, garn) {
+                    return Some(format!("can {technique}: {}", g.describe(action, garn)));
+                }
+            }
+            continue;
+        }
+        if let Some(g) = p.allows(action, &p.arn) {
+            return Some(format!("can {technique}: {}", g.describe(action, &p.arn)));
         }
     }
     for a in p
@@ -1510,7 +1710,7 @@ fn self_escalation(p: &Principal) -> Option<String> {
         .filter(|a| a.key.starts_with("aws:arn:") && !a.key.contains("#inline:"))
     {
         let arn = a.key.trim_start_matches("aws:");
-        if arn.starts_with("arn:aws:iam::aws:") {
+        if arn.contains(":iam::aws:policy/") {
             continue; // AWS-managed policies cannot be versioned by customers
         }
         for (action, technique) in [

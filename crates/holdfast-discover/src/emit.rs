@@ -155,6 +155,15 @@ impl Emitter {
         message: impl Into<String>,
         from: impl Into<String>,
     ) {
+        // One finding of a kind per subject (two inputs can describe the same key).
+        if self
+            .out
+            .findings
+            .iter()
+            .any(|f| f.kind == kind && f.subject == subject)
+        {
+            return;
+        }
         self.out.findings.push(Finding {
             kind: kind.to_string(),
             severity,
