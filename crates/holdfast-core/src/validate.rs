@@ -258,14 +258,18 @@ impl Identity {
         if let Some(v) = patch.name {
             next.name = v;
         }
+        // A field a person sets is theirs: its discovery provenance goes, and discovery leaves it.
         if let Some(v) = patch.owner_id {
             next.owner_id = Some(v);
+            next.provenance.remove("owner");
         }
         if let Some(v) = patch.purpose {
             next.purpose = Some(v);
+            next.provenance.remove("purpose");
         }
         if let Some(v) = patch.environment {
             next.environment = v;
+            next.provenance.remove("environment");
         }
         if let Some(v) = patch.systems {
             next.systems = v;

@@ -178,7 +178,8 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
             let perms = permissions(job.get("permissions")).or_else(|| workflow_perms.clone());
             let mut secrets: BTreeSet<String> = referenced(Some(job));
             secrets.extend(workflow_env_secrets.iter().cloned());
-            let inherits = job.get("secrets").and_then(Value::as_str) == Some("inherit");
+            let inherits = job.get("secrets").and_then(Value::as_str) == Some("inherit")
+                || secrets.remove("*");
             let environment = match job.get("environment") {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(v) => str_at(v, &["name"]).map(str::to_string),
@@ -482,16 +483,40 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
 /// Secret names referenced anywhere under `v` (`${{ secrets.NAME }}`, `secrets['NAME']`).
 fn referenced(v: Option<&Value>) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let Some(v) = v else { return names };
-    let (Some(re), text) = (secret_refs(), v.to_string()) else {
-        return names;
-    };
-    for c in re.captures_iter(&text) {
-        if let Some(m) = c.get(1).or_else(|| c.get(2)) {
-            names.insert(m.as_str().to_string());
-        }
+    if let Some(v) = v {
+        collect_refs(v, &mut names);
     }
     names
+}
+
+/// Secret references inside `${{ … }}` expressions of every string under `v`. Names are
+/// case-insensitive on GitHub, so they are upper-cased; `toJSON(secrets)` hands over all of them
+/// and is recorded as `*`.
+fn collect_refs(v: &Value, names: &mut BTreeSet<String>) {
+    match v {
+        Value::String(text) => {
+            let Some(re) = secret_refs() else { return };
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("${{") {
+                let after = rest.get(start + 3..).unwrap_or("");
+                let end = after.find("}}").unwrap_or(after.len());
+                let expr = after.get(..end).unwrap_or("");
+                for c in re.captures_iter(expr) {
+                    if let Some(m) = c.get(1).or_else(|| c.get(2)) {
+                        names.insert(m.as_str().to_ascii_uppercase());
+                    }
+                }
+                let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+                if compact.to_ascii_lowercase().contains("tojson(secrets)") {
+                    names.insert("*".to_string());
+                }
+                rest = after.get(end..).unwrap_or("");
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_refs(i, names)),
+        Value::Object(map) => map.values().for_each(|i| collect_refs(i, names)),
+        _ => {}
+    }
 }
 
 fn kind_of_secret(name: &str) -> CredentialKind {

@@ -251,7 +251,8 @@ fn selects(selector: &Value, labels: &[(String, String)]) -> bool {
             return false;
         }
     }
-    selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some()
+    // An empty selector (`{}`) selects everything, as label selectors do.
+    true
 }
 
 struct Keys<'a> {
@@ -571,6 +572,22 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
                     }
                     key
                 }
+                "User" if name.starts_with("system:serviceaccount:") => {
+                    // A service account named as a user: `system:serviceaccount:<ns>:<name>`.
+                    let rest = name.trim_start_matches("system:serviceaccount:");
+                    let Some((sns, sname)) = rest.split_once(':') else {
+                        continue;
+                    };
+                    let key = keys.sa(sns, sname);
+                    if !out.has_node(&key) {
+                        add_sa(&mut out, &keys, sns, sname, None);
+                        sas_by_ns
+                            .entry(sns.to_string())
+                            .or_default()
+                            .push(key.clone());
+                    }
+                    key
+                }
                 "User" => {
                     let key = keys.user(name);
                     out.node(
@@ -866,12 +883,13 @@ fn aggregate(roles: &mut BTreeMap<String, ClusterRole>) {
             if selectors.is_empty() {
                 continue;
             }
+            let mut have: BTreeSet<Rule> = rules.iter().cloned().collect();
             for (other, (other_rules, labels, ..)) in &snapshot {
                 if other == name || !selectors.iter().any(|s| selects(s, labels)) {
                     continue;
                 }
                 for r in other_rules {
-                    if !rules.contains(r) {
+                    if have.insert(r.clone()) {
                         rules.push(r.clone());
                         changed = true;
                     }
@@ -1055,9 +1073,18 @@ fn grant(
                 }
             }
         }
-        let pod_create = POD_CREATORS
-            .iter()
-            .any(|(g, r)| rule.covers(g, r, &["create"]));
+        // `create` cannot be narrowed by resourceNames: a rule that tries grants no create. Changing
+        // an existing controller's pod template (or adding an ephemeral container) runs code as
+        // the account too.
+        let pod_create = (rule.names.is_empty()
+            && POD_CREATORS
+                .iter()
+                .any(|(g, r)| rule.covers(g, r, &["create"])))
+            || POD_CREATORS
+                .iter()
+                .filter(|(_, r)| *r != "pods")
+                .any(|(g, r)| rule.covers(g, r, &["update", "patch"]))
+            || rule.covers("", "pods/ephemeralcontainers", &["update", "patch"]);
         let exec = rule.covers("", "pods/exec", &["create", "get"])
             || rule.covers("", "pods/attach", &["create", "get"]);
         if pod_create || exec {

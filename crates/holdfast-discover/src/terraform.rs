@@ -135,6 +135,8 @@ const KNOWN_SECRETS: &[(&str, &str, CredentialKind, Severity)] = &[
 /// One resource instance: address and attributes.
 #[derive(Debug)]
 struct Instance<'a> {
+    /// A data source (read, not managed): only its secrets count.
+    data: bool,
     kind: &'a str,
     address: String,
     attrs: &'a Value,
@@ -186,9 +188,13 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
 fn instances(state: &Value) -> Vec<Instance<'_>> {
     let mut result = Vec::new();
     for r in list(state.get("resources")) {
-        if str_at(r, &["mode"]) != Some("managed") {
-            continue;
-        }
+        // Data sources are read, not managed, but what they read sits in state too
+        // (`data.aws_secretsmanager_secret_version`, `data.aws_ssm_parameter`).
+        let data = match str_at(r, &["mode"]) {
+            Some("managed") => false,
+            Some("data") => true,
+            _ => continue,
+        };
         let kind = str_at(r, &["type"]).unwrap_or("");
         let name = str_at(r, &["name"]).unwrap_or("");
         let module = str_at(r, &["module"])
@@ -217,8 +223,12 @@ fn instances(state: &Value) -> Vec<Instance<'_>> {
                 .collect();
             if let Some(attrs) = inst.get("attributes") {
                 result.push(Instance {
+                    data,
                     kind,
-                    address: format!("{module}{kind}.{name}{index}"),
+                    address: format!(
+                        "{module}{}{kind}.{name}{index}",
+                        if data { "data." } else { "" }
+                    ),
                     attrs,
                     sensitive,
                 });
@@ -229,7 +239,9 @@ fn instances(state: &Value) -> Vec<Instance<'_>> {
 }
 
 fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, options: &Options) {
-    let insts = instances(state);
+    let all = instances(state);
+    // Identities and policies come from managed resources; secrets from both.
+    let insts: Vec<&Instance> = all.iter().filter(|i| !i.data).collect();
     let location = format!("tf:state:{lineage}");
     out.node(NodeSpec::new(
         &location,
@@ -258,7 +270,18 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
                 users.insert(name.clone(), json!({"UserName": name, "Arn": a.get("arn"), "Path": a.get("path"), "Tags": tag_list(a.get("tags")), "UserPolicyList": [], "AttachedManagedPolicies": [], "GroupList": []}).as_object().cloned().unwrap_or_default());
             }
             "aws_iam_role" => {
-                roles.insert(name.clone(), json!({"RoleName": name, "Arn": a.get("arn"), "Path": a.get("path"), "Description": a.get("description"), "CreateDate": a.get("create_date"), "AssumeRolePolicyDocument": a.get("assume_role_policy"), "Tags": tag_list(a.get("tags")), "RolePolicyList": [], "AttachedManagedPolicies": [], "InstanceProfileList": []}).as_object().cloned().unwrap_or_default());
+                // Policies declared on the role itself (`inline_policy` blocks and
+                // `managed_policy_arns`) count like separate attachment resources.
+                let inline: Vec<Value> = list(a.get("inline_policy"))
+                    .iter()
+                    .filter(|p| str_at(p, &["policy"]).is_some_and(|d| !d.is_empty()))
+                    .map(|p| json!({"PolicyName": str_at(p, &["name"]).unwrap_or("inline"), "PolicyDocument": p.get("policy")}))
+                    .collect();
+                let managed: Vec<Value> = strings(a.get("managed_policy_arns"))
+                    .into_iter()
+                    .map(|arn| json!({"PolicyArn": arn}))
+                    .collect();
+                roles.insert(name.clone(), json!({"RoleName": name, "Arn": a.get("arn"), "Path": a.get("path"), "Description": a.get("description"), "CreateDate": a.get("create_date"), "AssumeRolePolicyDocument": a.get("assume_role_policy"), "Tags": tag_list(a.get("tags")), "RolePolicyList": inline, "AttachedManagedPolicies": managed, "InstanceProfileList": []}).as_object().cloned().unwrap_or_default());
             }
             "aws_iam_group" => {
                 groups.insert(name.clone(), json!({"GroupName": name, "Arn": a.get("arn"), "GroupPolicyList": [], "AttachedManagedPolicies": []}).as_object().cloned().unwrap_or_default());
@@ -439,8 +462,8 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
         crate::kubernetes::irsa(out, &key, &tags, &from);
     }
 
-    // Secrets in state.
-    for i in &insts {
+    // Secrets in state, managed resources and data sources alike.
+    for i in &all {
         let from = format!("{} {}", input.name, i.address);
         let mut found: Vec<(String, String, CredentialKind, Severity)> = Vec::new();
         for (kind, attr, ckind, sev) in KNOWN_SECRETS {
@@ -455,17 +478,15 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
             }
         }
         for path in &i.sensitive {
-            let Some(first) = path.first() else { continue };
-            if found
-                .iter()
-                .any(|(p, ..)| p == first || p.starts_with(&format!("{first}.")))
-            {
-                continue;
-            }
-            if first.contains("hash") {
+            if path.iter().any(|step| step.contains("hash")) {
                 continue; // a hash of a secret is not the secret
             }
-            for (p, value) in values_at(i.attrs, first) {
+            for (p, value) in values_at_path(i.attrs, path) {
+                if found.iter().any(|(q, ..)| {
+                    *q == p || p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}["))
+                }) {
+                    continue;
+                }
                 found.push((p, value, CredentialKind::Other, Severity::High));
             }
         }
@@ -575,6 +596,46 @@ fn ingest(out: &mut Emitter, input: &Input, state: &Value, lineage: &str, option
                 format!("{}#outputs.{name}", input.name),
             );
         }
+    }
+}
+
+/// String values at a sensitive path (`kube_config[0].client_key`): the value itself, or each
+/// string entry of a map or list there. Steps are attribute names or list indexes.
+fn values_at_path(attrs: &Value, path: &[String]) -> Vec<(String, String)> {
+    let mut at = attrs;
+    let mut name = String::new();
+    for step in path {
+        let next = match at {
+            Value::Object(m) => {
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(step);
+                m.get(step)
+            }
+            Value::Array(a) => {
+                name.push_str(&format!("[{step}]"));
+                step.parse::<usize>().ok().and_then(|i| a.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return Vec::new(),
+        }
+    }
+    match at {
+        Value::String(s) => vec![(name, s.clone())],
+        Value::Object(m) => m
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (format!("{name}.{k}"), s.to_string())))
+            .collect(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_str().map(|s| (format!("{name}[{i}]"), s.to_string())))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reading YAML and JSON inputs into JSON values: multi-document YAML streams, JSON documents,
 //! and the small helpers connectors use to walk them.
 
-use serde::Deserialize;
+use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
 use crate::{DiscoverError, Input};
@@ -22,13 +22,24 @@ pub(crate) fn documents(input: &Input) -> Result<Vec<Value>, DiscoverError> {
     {
         return Ok(vec![v]);
     }
+    // Aliases let a small file expand without bound (`*a` of `*a` of …): every node built counts
+    // against a budget proportional to the input, so an alias bomb fails instead of eating memory.
+    let budget = std::cell::Cell::new(trimmed.len() / 2 + 100_000);
     let mut docs = Vec::new();
     for (i, doc) in serde_yaml_ng::Deserializer::from_str(trimmed).enumerate() {
-        let value = serde_yaml_ng::Value::deserialize(doc).map_err(|e| DiscoverError::Parse {
-            input: input.name.clone(),
-            message: format!("document {}: {}", i + 1, yaml_error(&e)),
-        })?;
-        let json = to_json(value);
+        let json = Budgeted(&budget)
+            .deserialize(doc)
+            .map_err(|e| DiscoverError::Parse {
+                input: input.name.clone(),
+                message: if budget.get() == 0 {
+                    format!(
+                        "document {}: expands to too many nodes (YAML aliases?)",
+                        i + 1
+                    )
+                } else {
+                    format!("document {}: {}", i + 1, yaml_error(&e))
+                },
+            })?;
         if !json.is_null() {
             docs.push(json);
         }
@@ -36,47 +47,103 @@ pub(crate) fn documents(input: &Input) -> Result<Vec<Value>, DiscoverError> {
     Ok(docs)
 }
 
+/// Deserialises any YAML into a JSON value, spending one unit of the budget per node.
+struct Budgeted<'a>(&'a std::cell::Cell<usize>);
+
+impl Budgeted<'_> {
+    fn spend<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.0.get() {
+            0 => Err(E::custom("node budget exhausted")),
+            n => {
+                self.0.set(n - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Budgeted<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Budgeted<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        self.spend()?;
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.spend()?;
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Budgeted(self.0).deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.spend()?;
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Budgeted(self.0))? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.spend()?;
+        let mut out = Map::new();
+        while let Some(k) = map.next_key_seed(Budgeted(self.0))? {
+            let key = match k {
+                Value::String(s) => s,
+                Value::Null => "null".to_string(),
+                other => other.to_string(),
+            };
+            let v = map.next_value_seed(Budgeted(self.0))?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // A tagged value (`!Ref x`): keep the value, drop the tag.
+        use serde::de::VariantAccess;
+        let (_, variant) = data.variant::<serde::de::IgnoredAny>()?;
+        variant.newtype_variant_seed(Budgeted(self.0))
+    }
+}
+
 /// A YAML error without any quoted input: position and a generic description.
 fn yaml_error(e: &serde_yaml_ng::Error) -> String {
     match e.location() {
         Some(l) => format!("invalid YAML at line {} column {}", l.line(), l.column()),
         None => "invalid YAML".to_string(),
-    }
-}
-
-fn to_json(value: serde_yaml_ng::Value) -> Value {
-    use serde_yaml_ng::Value as Y;
-    match value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        Y::Mapping(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Bool(b) => b.to_string(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Null => "null".to_string(),
-                    other => serde_json::to_string(&to_json(other)).unwrap_or_default(),
-                };
-                out.insert(key, to_json(v));
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(tagged) => to_json(tagged.value),
     }
 }
 

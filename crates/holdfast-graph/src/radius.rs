@@ -400,8 +400,9 @@ impl Graph {
                 })
                 .collect();
             for h in handles {
-                if let Ok(part) = h.join() {
-                    out.extend(part);
+                match h.join() {
+                    Ok(part) => out.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
         });

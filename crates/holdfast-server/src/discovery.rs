@@ -36,6 +36,27 @@ const PAGE: u32 = 20_000;
 #[derive(Debug, Default)]
 pub struct GraphCache {
     inner: RwLock<Option<(String, Arc<Graph>)>>,
+    /// One rebuild at a time: concurrent queries after an import wait for it instead of each
+    /// loading the whole graph.
+    rebuild: tokio::sync::Mutex<()>,
+    /// One import at a time on this node, so imports plan against each other's results (across
+    /// replicas the store's versions refuse a stale plan).
+    pub imports: tokio::sync::Mutex<()>,
+}
+
+/// Builds a graph from stored rows, dropping edges whose ends are missing (rows read while an
+/// import on another replica was committing).
+pub fn build_lenient(
+    nodes: Vec<NodeSpec>,
+    edges: Vec<EdgeSpec>,
+) -> Result<Graph, holdfast_graph::GraphError> {
+    let keys: std::collections::HashSet<&str> = nodes.iter().map(|n| n.key.as_str()).collect();
+    let edges: Vec<EdgeSpec> = edges
+        .into_iter()
+        .filter(|e| keys.contains(e.from.as_str()) && keys.contains(e.to.as_str()))
+        .collect();
+    drop(keys);
+    Graph::build(nodes, edges)
 }
 
 /// A stamp of every source's version: equal stamps, equal graphs.
@@ -74,15 +95,24 @@ pub async fn stored_specs(
 impl GraphCache {
     /// The current graph, rebuilt from the store when any source changed since the last build.
     pub async fn get(&self, store: &dyn Store) -> Result<Arc<Graph>, crate::error::ApiError> {
+        let cached = |stamp: &str| {
+            self.inner.read().ok().and_then(|guard| {
+                guard
+                    .as_ref()
+                    .filter(|(s, _)| s == stamp)
+                    .map(|(_, g)| g.clone())
+            })
+        };
         let stamp = stamp(store).await?;
-        if let Ok(guard) = self.inner.read()
-            && let Some((s, g)) = guard.as_ref()
-            && *s == stamp
-        {
-            return Ok(g.clone());
+        if let Some(g) = cached(&stamp) {
+            return Ok(g);
+        }
+        let _one = self.rebuild.lock().await;
+        if let Some(g) = cached(&stamp) {
+            return Ok(g);
         }
         let (nodes, edges) = stored_specs(store, None).await?;
-        let graph = tokio::task::spawn_blocking(move || Graph::build(nodes, edges))
+        let graph = tokio::task::spawn_blocking(move || build_lenient(nodes, edges))
             .await
             .map_err(|e| crate::error::ApiError::internal("building the graph", e))?
             .map_err(|e| crate::error::ApiError::internal("building the graph", e))?;
@@ -175,13 +205,20 @@ fn desired_identity(
         missing_since: None,
         tier_override: false,
     });
+    // Fields a person set (a value without discovery provenance) are left as they are.
+    let person_set = |field: &str, has_value: bool| {
+        existing.is_some() && has_value && !next_provenance_has(existing, field)
+    };
+    let keep_owner = person_set("owner", next.owner_id.is_some());
+    let keep_purpose = person_set("purpose", next.purpose.is_some());
+    let keep_environment = person_set("environment", next.environment.is_some());
     next.kind = d.kind;
     next.name = d.name.clone();
     next.graph_key = Some(d.key.clone());
     next.missing_since = None;
     let mut provenance = BTreeMap::new();
     next.labels.remove("holdfast.io/owner-claim");
-    if let Some(owner) = &d.owner {
+    if !keep_owner && let Some(owner) = &d.owner {
         match resolve_owner(owners, &owner.value) {
             Some(o) => {
                 next.owner_id = Some(o.id);
@@ -197,11 +234,11 @@ fn desired_identity(
             }
         }
     }
-    if let Some(p) = &d.purpose {
+    if !keep_purpose && let Some(p) = &d.purpose {
         next.purpose = Some(p.value.chars().take(3900).collect());
         provenance.insert("purpose".to_string(), p.from.clone());
     }
-    if let Some(e) = &d.environment {
+    if !keep_environment && let Some(e) = &d.environment {
         // Environments are handles: `Production` → `production`, `eu west` → `eu-west`.
         let handle: String = e
             .value
@@ -254,6 +291,10 @@ fn desired_identity(
         next.tier_reason = tier.1;
     }
     next
+}
+
+fn next_provenance_has(existing: Option<&Identity>, field: &str) -> bool {
+    existing.is_some_and(|i| i.provenance.contains_key(field))
 }
 
 fn credential_state(active: bool) -> CredentialState {
@@ -455,7 +496,7 @@ pub async fn plan(
     graph_nodes.extend(discovery.nodes.iter().cloned());
     graph_edges.extend(discovery.edges.iter().cloned());
     let graph =
-        Graph::build(graph_nodes, graph_edges).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        build_lenient(graph_nodes, graph_edges).map_err(|e| StoreError::Corrupt(e.to_string()))?;
 
     // 3. Identities of this source, and every other identity whose tier may have moved.
     let owners: Vec<Owner> = find_all(store, vec![], 1000).await?;
@@ -480,6 +521,14 @@ pub async fn plan(
     let mut key_to_id: HashMap<String, Uuid> = HashMap::new();
     for d in &discovery.identities {
         let existing = mine.remove(&d.external_id);
+        if let Some(old) = &existing
+            && !old.state.is_editable()
+        {
+            // Offboarded identities are history: discovery does not edit them.
+            key_to_id.insert(d.key.clone(), old.id);
+            report.identities_unchanged += 1;
+            continue;
+        }
         let tier = tier_of(&graph, &d.key);
         if tier.0 == Tier::ManagementPlane {
             report.management_plane += 1;
@@ -522,7 +571,7 @@ pub async fn plan(
     }
     // Vanished from the source: kept, marked missing.
     for old in mine.into_values() {
-        if old.missing_since.is_none() {
+        if old.missing_since.is_none() && old.state.is_editable() {
             let mut next = old.clone();
             next.missing_since = Some(now);
             next.version = old.version + 1;

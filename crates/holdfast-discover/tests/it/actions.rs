@@ -123,3 +123,33 @@ fn the_repository_defaults_to_the_directory_above_dot_github() {
     );
     assert_eq!(d.source, "github-actions:payments");
 }
+
+#[test]
+fn secret_references_count_only_inside_expressions_in_any_form() {
+    let wf = br#"
+on: workflow_dispatch
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "docs mention secrets.NOT_A_REFERENCE here"
+      - run: deploy --key "${{ secrets["deploy_key"] }}" --token ${{secrets.Api_Token}}
+      - run: echo '${{ toJSON(secrets) }}' > all.json
+"#;
+    let inputs = [holdfast_discover::Input {
+        name: "r/.github/workflows/b.yml".into(),
+        bytes: wf.to_vec(),
+    }];
+    let d = holdfast_discover::discover(Connector::GithubActions, &inputs, &Default::default())
+        .unwrap();
+    let job = &d.identities[0];
+    assert_eq!(
+        job.attributes["secrets"].value,
+        serde_json::json!(["API_TOKEN", "DEPLOY_KEY"])
+    );
+    assert!(
+        job.attributes.contains_key("secrets_inherit"),
+        "toJSON(secrets) hands over every secret"
+    );
+}

@@ -150,9 +150,21 @@ fn tiers_follow_assume_role_and_pass_role_chains_and_use_only_default_policy_ver
     // plane (a grant on named secrets is not "read or change secrets" account-wide).
     assert!(!is_mgmt(&g, &key("user/build-bot")));
     assert!(!is_mgmt(&g, &key("role/lambda-payments-reconcile")));
-    let bb = g.blast_radius(g.find(&key("user/build-bot")).unwrap(), 10).unwrap();
-    assert!(bb.identities.iter().any(|r| r.node.key == key("role/lambda-payments-reconcile")));
-    assert!(bb.resources.iter().any(|r| r.node.key.ends_with("secret:prod/payments/*")), "{:?}", bb.resources);
+    let bb = g
+        .blast_radius(g.find(&key("user/build-bot")).unwrap(), 10)
+        .unwrap();
+    assert!(
+        bb.identities
+            .iter()
+            .any(|r| r.node.key == key("role/lambda-payments-reconcile"))
+    );
+    assert!(
+        bb.resources
+            .iter()
+            .any(|r| r.node.key.ends_with("secret:prod/payments/*")),
+        "{:?}",
+        bb.resources
+    );
     // legacy-backup may create access keys for every user: IAM write, directly.
     assert_eq!(
         tier_chain(&g, &key("user/service/legacy-backup")),

@@ -31,7 +31,7 @@ fn which_service_holds_which_credential() {
     );
     // The Stripe key sits in both files: one credential, two copies.
     let stripe_fp =
-        Fingerprint::of_secret(b"sk_live_4eC39HqLyjWDarjtT1zdp7dcEXAMPLEKEY").to_string();
+        Fingerprint::of_secret(b"demo-stripe-4eC39HqLyjWDarjtT1zdp7dcEXAMPLE").to_string();
     let stripe = d
         .credentials
         .iter()

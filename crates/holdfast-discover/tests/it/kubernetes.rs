@@ -237,3 +237,35 @@ fn malformed_yaml_is_refused_naming_file_and_position_without_quoting_it() {
     );
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn yaml_alias_bombs_fail_instead_of_expanding() {
+    // Each level doubles: 2^40 nodes from a few hundred bytes.
+    let mut y = String::from("a0: &a0 [x, x]\n");
+    for i in 1..40 {
+        y.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}]\n", p = i - 1));
+    }
+    y.push_str("kind: ServiceAccount\nmetadata: {name: bomb}\n");
+    let inputs = [holdfast_discover::Input {
+        name: "bomb.yaml".into(),
+        bytes: y.into_bytes(),
+    }];
+    let err = holdfast_discover::discover(Connector::Kubernetes, &inputs, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("bomb.yaml: document 1:"), "{err}");
+    // The parser's own alias limit or Holdfast's node budget stops it, whichever comes first.
+    assert!(
+        err.contains("too many nodes") || err.contains("invalid YAML"),
+        "{err}"
+    );
+    // Ordinary anchors still work.
+    let y = b"kind: ServiceAccount\nmetadata: &m {name: shared, namespace: ci, annotations: {owner: ci-team}}\n---\nkind: ServiceAccount\nmetadata: {name: other, namespace: ci, annotations: {owner: ci-team}}\n";
+    let inputs = [holdfast_discover::Input {
+        name: "ok.yaml".into(),
+        bytes: y.to_vec(),
+    }];
+    let d =
+        holdfast_discover::discover(Connector::Kubernetes, &inputs, &Default::default()).unwrap();
+    assert_eq!(d.identities.len(), 2);
+}

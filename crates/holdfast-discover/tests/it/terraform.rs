@@ -82,10 +82,7 @@ fn secrets_in_state_are_fingerprinted_credentials_with_the_state_as_their_copy()
         .collect();
     assert_eq!(same.len(), 1);
     // One finding per secret, however many places in the state hold it.
-    assert_eq!(
-        finding_kinds(&d, &same[0].key),
-        vec!["secret-in-state"]
-    );
+    assert_eq!(finding_kinds(&d, &same[0].key), vec!["secret-in-state"]);
     // The bcrypt hash is not a secret; the value never appears in the output.
     let json = serde_json::to_string(&d).unwrap();
     for secret in ["wJalrXUtnFEMI", "q8Zr!tW3", "BExampleSmtpPassword"] {

@@ -26,6 +26,7 @@ pub const MAX_INPUTS: usize = 1000;
     responses((status = 200, body = ImportReport), (status = 422, body = holdfast_types::ErrorBody)))]
 pub async fn import(
     ctx: Ctx,
+    State(state): State<AppState>,
     Path(connector): Path<String>,
     Json(req): Json<DiscoverRequest>,
 ) -> ApiResult<AxumJson<ImportReport>> {
@@ -72,6 +73,7 @@ pub async fn import(
     .await
     .map_err(|e| ApiError::internal("running the connector", e))?
     .map_err(|e| ApiError::invalid("inputs", e.to_string()))?;
+    let _one_import = state.graph.imports.lock().await;
     let (changes, report) = discovery::plan(ctx.store(), connector, &discovery, ctx.now()).await?;
     let detail = json!({
         "connector": connector.as_str(),

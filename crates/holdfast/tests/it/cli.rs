@@ -243,7 +243,7 @@ fn demo_loads_the_sample_estate_and_prints_what_to_try() {
         text.contains("Discovered 23 more identities from 5 sources"),
         "{text}"
     );
-    assert!(text.contains("13 are management-plane"), "{text}");
+    assert!(text.contains("11 are management-plane"), "{text}");
     assert!(text.contains("holdfast graph blast-radius"), "{text}");
     assert!(text.contains("holdfast identity list"));
 }

@@ -333,7 +333,7 @@ fn dry_run_needs_no_server_and_offline_blast_radius_reads_files() {
         .args([
             "graph",
             "blast-radius",
-            "aws:arn:aws:iam::111122223333:user/build-bot",
+            "aws:arn:aws:iam::111122223333:user/ci-deployer",
             "--from",
             &aws,
             "--json",
@@ -345,7 +345,7 @@ fn dry_run_needs_no_server_and_offline_blast_radius_reads_files() {
     assert!(br.tier.management_plane);
     assert_eq!(
         br.tier.path.last().unwrap().to,
-        "aws:111122223333:capability:secrets"
+        "aws:111122223333:capability:iam"
     );
     let _ = Path::new(".");
 }
