@@ -27,29 +27,30 @@ use crate::{
 
 /// Case-insensitive glob (`*`, `?`) for actions; case-sensitive for resources.
 fn glob(pattern: &str, text: &str, case_insensitive: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
-        (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        )
-    } else {
-        (pattern.chars().collect(), text.chars().collect())
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let same = |a: u8, b: u8| {
+        if case_insensitive {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
     };
-    // Iterative wildcard match with backtracking to the last `*`.
+    // Iterative wildcard match, backtracking only to the last `*`: never exponential, no
+    // allocation.
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
     while ti < t.len() {
-        match p.get(pi) {
-            Some('?') => {
+        match (p.get(pi), t.get(ti)) {
+            (Some(b'?'), _) => {
                 pi += 1;
                 ti += 1;
             }
-            Some('*') => {
+            (Some(b'*'), _) => {
                 star = Some(pi);
                 mark = ti;
                 pi += 1;
             }
-            Some(c) if Some(c) == t.get(ti) => {
+            (Some(&c), Some(&d)) if same(c, d) => {
                 pi += 1;
                 ti += 1;
             }
@@ -63,7 +64,7 @@ fn glob(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             },
         }
     }
-    while p.get(pi) == Some(&'*') {
+    while p.get(pi) == Some(&b'*') {
         pi += 1;
     }
     pi == p.len()
@@ -188,6 +189,7 @@ struct Principal {
     has_instance_profile: bool,
     /// Under `/aws-service-role/`: AWS refuses policy and trust edits on it.
     service_linked: bool,
+    views: std::cell::RefCell<HashMap<String, std::rc::Rc<View>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +197,15 @@ struct TrustPrincipal {
     kind: String,
     value: String,
     conditional: bool,
+}
+
+/// The statements of a principal (and its boundary) whose actions cover one action.
+#[derive(Debug, Default)]
+struct View {
+    allows: Vec<(usize, usize, String)>,
+    denies: Vec<(usize, usize)>,
+    boundary_allows: Vec<usize>,
+    boundary_denies: Vec<usize>,
 }
 
 /// Why a principal may do something: which policy and which patterns.
@@ -308,37 +319,75 @@ impl Principal {
         (!denied && boundary_ok).then_some(grant)
     }
 
-    fn allows(&self, action: &str, resource: &str) -> Option<Grant> {
-        for p in &self.policies {
-            for s in p.statements.iter().filter(|s| !s.allow && !s.conditional) {
-                if s.action(action).is_some() && s.resource(resource).is_some() {
-                    return None;
+    /// The statements that speak about `action`, found once per principal and action: the
+    /// pairwise analysis asks the same question of thousands of resources.
+    fn view(&self, action: &str) -> std::rc::Rc<View> {
+        if let Some(v) = self.views.borrow().get(action) {
+            return v.clone();
+        }
+        let mut view = View::default();
+        for (pi, p) in self.policies.iter().enumerate() {
+            for (si, s) in p.statements.iter().enumerate() {
+                if let Some(a) = s.action(action) {
+                    if s.allow {
+                        view.allows.push((pi, si, a.to_string()));
+                    } else if !s.conditional {
+                        view.denies.push((pi, si));
+                    }
                 }
             }
         }
-        let grant = self.policies.iter().find_map(|p| {
-            p.statements.iter().filter(|s| s.allow).find_map(|s| {
-                let a = s.action(action)?;
-                let r = s.resource(resource)?;
-                Some(Grant {
-                    policy: p.name.clone(),
-                    action_pattern: a.to_string(),
-                    resource_pattern: r.to_string(),
-                    conditional: s.conditional,
-                })
+        if let Some(boundary) = &self.boundary {
+            for (si, s) in boundary.iter().enumerate() {
+                if s.action(action).is_some() {
+                    if s.allow {
+                        view.boundary_allows.push(si);
+                    } else if !s.conditional {
+                        view.boundary_denies.push(si);
+                    }
+                }
+            }
+        }
+        let view = std::rc::Rc::new(view);
+        self.views
+            .borrow_mut()
+            .insert(action.to_string(), view.clone());
+        view
+    }
+
+    fn allows(&self, action: &str, resource: &str) -> Option<Grant> {
+        self.allows_in(&self.view(action), resource)
+    }
+
+    /// [`Principal::allows`] with the action's statements already found.
+    fn allows_in(&self, view: &View, resource: &str) -> Option<Grant> {
+        let stmt = |pi: usize, si: usize| self.policies.get(pi).and_then(|p| p.statements.get(si));
+        if view
+            .denies
+            .iter()
+            .any(|&(pi, si)| stmt(pi, si).is_some_and(|s| s.resource(resource).is_some()))
+        {
+            return None;
+        }
+        let grant = view.allows.iter().find_map(|(pi, si, a)| {
+            let s = stmt(*pi, *si)?;
+            let r = s.resource(resource)?;
+            Some(Grant {
+                policy: self.policies.get(*pi)?.name.clone(),
+                action_pattern: a.clone(),
+                resource_pattern: r.to_string(),
+                conditional: s.conditional,
             })
         })?;
         if let Some(boundary) = &self.boundary {
-            let denied = boundary.iter().any(|s| {
-                !s.allow
-                    && !s.conditional
-                    && s.action(action).is_some()
-                    && s.resource(resource).is_some()
-            });
-            let allowed = boundary
-                .iter()
-                .any(|s| s.allow && s.action(action).is_some() && s.resource(resource).is_some());
-            if denied || !allowed {
+            let b = |si: usize| {
+                boundary
+                    .get(si)
+                    .is_some_and(|s| s.resource(resource).is_some())
+            };
+            if view.boundary_denies.iter().any(|&si| b(si))
+                || !view.boundary_allows.iter().any(|&si| b(si))
+            {
                 return None;
             }
         }
@@ -944,6 +993,7 @@ fn load_details(
                 has_instance_profile: !list(p.get("InstanceProfileList")).is_empty(),
                 service_linked: str_at(p, &["Path"])
                     .is_some_and(|x| x.starts_with("/aws-service-role/")),
+                views: Default::default(),
             });
         }
     }
@@ -1334,6 +1384,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
         .collect();
     group_arns.sort();
     group_arns.dedup();
+    let keys: Vec<String> = principals.iter().map(|p| node_key(&p.arn)).collect();
     for p in principals {
         let from = node_key(&p.arn);
         // Management-plane capabilities.
@@ -1379,12 +1430,13 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
         // principal: the pairwise pass stays linear for the many that hold none.
         let escalates = ESCALATION_ACTIONS.iter().any(|a| p.allows_any(a).is_some());
         let mut rewrites_and_becomes: Option<String> = None;
-        for q in principals.iter().filter(|q| q.arn != p.arn) {
-            let to = node_key(&q.arn);
+        let assume_view = p.view("sts:AssumeRole");
+        for (q, to) in principals.iter().zip(&keys).filter(|(q, _)| q.arn != p.arn) {
+            let to = to.as_str();
             if q.is_role {
-                let assume = can_assume(p, q, account);
+                let assume = can_assume(p, &assume_view, q, account);
                 if let Some(reason) = &assume {
-                    out.edge(&from, EdgeKind::CanAssume, &to, reason.clone());
+                    out.edge(&from, EdgeKind::CanAssume, to, reason.clone());
                 }
                 if !escalates {
                     continue;
@@ -1399,7 +1451,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                     out.edge(
                         &from,
                         EdgeKind::CanModifyPolicyOf,
-                        &to,
+                        to,
                         format!(
                             "rewrite the role's trust policy, then assume it: {}; {}",
                             g.describe("iam:UpdateAssumeRolePolicy", &q.arn),
@@ -1408,7 +1460,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                     );
                 }
                 if let Some(reason) = pass_role(p, q) {
-                    out.edge(&from, EdgeKind::CanRunAs, &to, reason);
+                    out.edge(&from, EdgeKind::CanRunAs, to, reason);
                 }
                 if editable {
                     for action in ["iam:PutRolePolicy", "iam:AttachRolePolicy"] {
@@ -1420,7 +1472,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                                     q.name
                                 ));
                             }
-                            out.edge(&from, EdgeKind::CanModifyPolicyOf, &to, why);
+                            out.edge(&from, EdgeKind::CanModifyPolicyOf, to, why);
                             break;
                         }
                     }
@@ -1440,7 +1492,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                         out.edge(
                             &from,
                             EdgeKind::CanCreateCredentialFor,
-                            &to,
+                            to,
                             g.describe(action, &q.arn),
                         );
                         break;
@@ -1455,7 +1507,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                                 q.name
                             ));
                         }
-                        out.edge(&from, EdgeKind::CanModifyPolicyOf, &to, why);
+                        out.edge(&from, EdgeKind::CanModifyPolicyOf, to, why);
                         break;
                     }
                 }
@@ -1594,20 +1646,25 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
 }
 
 /// Does `q`'s trust policy let `p` assume it, and may `p` call `sts:AssumeRole` on it?
-fn can_assume(p: &Principal, q: &Principal, account: &str) -> Option<String> {
-    let root = format!("arn:{}:iam::{account}:root", partition(&q.arn));
+fn can_assume(p: &Principal, view: &View, q: &Principal, account: &str) -> Option<String> {
+    // `arn:<partition>:iam::<account>:root`, checked without building the string: this runs for
+    // every pair of principals.
+    let is_root = |v: &str| {
+        v.starts_with("arn:")
+            && v.ends_with(":root")
+            && account_of(v) == Some(account)
+            && v.split(':').nth(2) == Some("iam")
+    };
     let trusted = q.trust_principals.iter().find(|t| {
         t.kind == "AWS"
-            && (t.value == p.arn || t.value == root || t.value == account || t.value == "*")
+            && (t.value == p.arn || t.value == account || t.value == "*" || is_root(&t.value))
     })?;
     // An explicit deny in the principal's own policies still wins.
-    let denied = p.policies.iter().any(|a| {
-        a.statements.iter().any(|s| {
-            !s.allow
-                && !s.conditional
-                && s.action("sts:AssumeRole").is_some()
-                && s.resource(&q.arn).is_some()
-        })
+    let denied = view.denies.iter().any(|&(pi, si)| {
+        p.policies
+            .get(pi)
+            .and_then(|a| a.statements.get(si))
+            .is_some_and(|s| s.resource(&q.arn).is_some())
     });
     if denied {
         return None;
@@ -1626,7 +1683,7 @@ fn can_assume(p: &Principal, q: &Principal, account: &str) -> Option<String> {
             }
         ));
     }
-    let g = p.allows("sts:AssumeRole", &q.arn)?;
+    let g = p.allows_in(view, &q.arn)?;
     Some(format!(
         "trust policy of role {} trusts the account{}, and {}",
         q.name,
