@@ -107,6 +107,66 @@ const DISCOVERED: &[Bundle] = &[
     ),
 ];
 
+/// A repository with planted secrets, scanned by the demo: one of them is the access key the
+/// Terraform state says belongs to `tf-runner`, so the finding becomes an exposure of that credential.
+const REPO: &[(&str, &str)] = &[
+    (
+        "README.md",
+        include_str!("../../../examples/estate/repo/README.md"),
+    ),
+    (
+        "deploy/batch.env",
+        include_str!("../../../examples/estate/repo/deploy/batch.env"),
+    ),
+    (
+        "src/release_notes.py",
+        include_str!("../../../examples/estate/repo/src/release_notes.py"),
+    ),
+];
+
+/// Writes the bundled repository under `dir`, scans it with the bundled rules and reports the
+/// findings (fingerprints and locations only) to the server.
+pub async fn scan_repo(c: &Client, dir: &std::path::Path) -> anyhow::Result<ScanReportResult> {
+    let root = dir.join("repo");
+    for (path, content) in REPO {
+        let file = root.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        }
+        std::fs::write(&file, content)
+            .with_context(|| format!("cannot write `{}`", file.display()))?;
+    }
+    let rules = holdfast_rules::bundled().context("the bundled rule pack does not load")?;
+    let engine = holdfast_scan::Engine::new(rules)?;
+    let found = std::sync::Mutex::new(Vec::<holdfast_scan::Finding>::new());
+    let sink = |f: holdfast_scan::Finding| {
+        if let Ok(mut v) = found.lock() {
+            v.push(f);
+        }
+    };
+    let opts = holdfast_scan::WalkOptions::default();
+    holdfast_scan::scan_paths(&engine, std::slice::from_ref(&root), &opts, &|_| {}, &sink)?;
+    let findings = found.into_inner().unwrap_or_default();
+    let report = ScanReport {
+        source: Some("scanner".into()),
+        findings: findings
+            .iter()
+            .map(|f| ReportedFinding {
+                fingerprint: Some(f.fingerprint.clone()),
+                rule: Some(f.rule.clone()),
+                location: Some(format!(
+                    "git:github.com/acme/payments:{}:{}",
+                    f.path.trim_start_matches(&format!("{}/", root.display())),
+                    f.line
+                )),
+                preview: Some(f.preview.clone()),
+            })
+            .collect(),
+    };
+    Ok(c.scan_report(&report).await?)
+}
+
 /// What discovery brought in.
 #[derive(Debug, Default)]
 pub struct Discovered {
@@ -309,6 +369,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let client = anon.with_token(Some(init.root_token.clone()));
     let loaded = load_estate(&client).await?;
     let found = discover_estate(&client).await?;
+    let scanned = scan_repo(&client, &args.data).await?;
     let url = &running.url;
     let token = &init.root_token;
     println!(
@@ -321,6 +382,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 Loaded {o} owners, {s} systems, {i} identities, {c} credentials and {e} entitlements.
 Discovered {di} more identities from {ds} sources (AWS IAM, Kubernetes, GitHub Actions, Terraform
 state, .env/compose): {dm} are management-plane; {df} findings.
+Scanned a repository with planted secrets: {sm} matched credentials in the inventory (now
+exposures), {su} unknown ones recorded as leaks.
 
 Try, in another terminal:
 
@@ -331,6 +394,7 @@ Try, in another terminal:
   holdfast graph blast-radius gha:acme/payments:deploy.yml:infrastructure
   holdfast graph blast-radius k8s:prod:serviceaccount:payments/ci-deployer
   holdfast discover sources
+  holdfast leak list
   holdfast discover kubernetes examples/estate/kubernetes --system prod --dry-run
   holdfast identity list --owner payments-team --json
   holdfast credential list
@@ -351,6 +415,8 @@ Press Ctrl-C to stop.
         ds = found.sources,
         dm = found.management_plane,
         df = found.findings,
+        sm = scanned.matched,
+        su = scanned.unmatched,
     );
     if args.no_wait {
         return running.stop().await;

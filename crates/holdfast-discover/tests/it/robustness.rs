@@ -42,14 +42,14 @@ proptest! {
         match discover(connector, &inputs, &Options::default()) {
             Ok(d) => {
                 let json = serde_json::to_string(&d).unwrap();
-                for secret in ["wJalrXUtnFEMI", "q8Zr!tW3", "Tr0ub4dor", "demo-stripe-4eC39"] {
+                for secret in ["Zx3mQ9vL2pR7tY1wK8nB4", "q8Zr!tW3", "Tr0ub4dor", "demo-stripe-4eC39"] {
                     prop_assert!(!json.contains(secret));
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
                 prop_assert!(msg.starts_with(file), "{}", msg);
-                for secret in ["wJalrXUtnFEMI", "q8Zr!tW3", "Tr0ub4dor", "demo-stripe-4eC39"] {
+                for secret in ["Zx3mQ9vL2pR7tY1wK8nB4", "q8Zr!tW3", "Tr0ub4dor", "demo-stripe-4eC39"] {
                     prop_assert!(!msg.contains(secret), "{}", msg);
                 }
             }

@@ -50,7 +50,7 @@ fn secrets_in_state_are_fingerprinted_credentials_with_the_state_as_their_copy()
     let key = d
         .credentials
         .iter()
-        .find(|c| c.key == "aws:access-key:AKIAEXAMPLETFRUNNER1")
+        .find(|c| c.key == "aws:access-key:AKIA4TFRUNNER7Q2ZK3M")
         .unwrap();
     assert_eq!(
         key.identity.as_deref(),
@@ -59,7 +59,7 @@ fn secrets_in_state_are_fingerprinted_credentials_with_the_state_as_their_copy()
     assert_eq!(
         key.fingerprint.as_deref(),
         Some(
-            holdfast_core::Fingerprint::of_secret(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            holdfast_core::Fingerprint::of_secret(b"Zx3mQ9vL2pR7tY1wK8nB4cH6jD0fG5sA2eU7iO9q")
                 .to_string()
                 .as_str()
         )
@@ -85,7 +85,7 @@ fn secrets_in_state_are_fingerprinted_credentials_with_the_state_as_their_copy()
     assert_eq!(finding_kinds(&d, &same[0].key), vec!["secret-in-state"]);
     // The bcrypt hash is not a secret; the value never appears in the output.
     let json = serde_json::to_string(&d).unwrap();
-    for secret in ["wJalrXUtnFEMI", "q8Zr!tW3", "BExampleSmtpPassword"] {
+    for secret in ["Zx3mQ9vL2pR7tY1wK8nB4", "q8Zr!tW3", "BExampleSmtpPassword"] {
         assert!(!json.contains(secret), "{secret} leaked into the discovery");
     }
     assert!(!d.credentials.iter().any(|c| c.name.contains("bcrypt")));

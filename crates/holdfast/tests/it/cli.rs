@@ -244,6 +244,11 @@ fn demo_loads_the_sample_estate_and_prints_what_to_try() {
         "{text}"
     );
     assert!(text.contains("11 are management-plane"), "{text}");
+    // The planted access key is the one Terraform created for tf-runner: an exposure, not a leak.
+    assert!(
+        text.contains("1 matched credentials in the inventory (now\nexposures), 2 unknown ones recorded as leaks"),
+        "{text}"
+    );
     assert!(text.contains("holdfast graph blast-radius"), "{text}");
     assert!(text.contains("holdfast identity list"));
 }

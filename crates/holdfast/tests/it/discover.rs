@@ -244,7 +244,7 @@ async fn a_tier_set_by_a_person_survives_reimport_and_secrets_never_reach_the_ap
     let key = creds
         .items
         .iter()
-        .find(|k| k.external_id.as_deref() == Some("AKIAEXAMPLETFRUNNER1"))
+        .find(|k| k.external_id.as_deref() == Some("AKIA4TFRUNNER7Q2ZK3M"))
         .unwrap();
     assert!(key.fingerprint.is_some());
     assert!(
@@ -274,7 +274,7 @@ async fn a_tier_set_by_a_person_survives_reimport_and_secrets_never_reach_the_ap
     let mut seen = serde_json::to_string(&c.sources().await.unwrap()).unwrap();
     seen.push_str(&serde_json::to_string(&c.audit(None, Some(500)).await.unwrap()).unwrap());
     seen.push_str(&serde_json::to_string(&c.list_credentials(vec![]).await.unwrap()).unwrap());
-    for secret in ["wJalrXUtnFEMI", "q8Zr!tW3", "BExampleSmtpPassword"] {
+    for secret in ["Zx3mQ9vL2pR7tY1wK8nB4", "q8Zr!tW3", "BExampleSmtpPassword"] {
         assert!(!seen.contains(secret), "{secret} leaked");
     }
 }
