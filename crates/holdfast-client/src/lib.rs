@@ -277,18 +277,25 @@ impl Client {
         self.get("/discover/sources", vec![]).await
     }
 
-    /// The blast radius of a graph node key or an identity id.
+    /// The blast radius of a graph node key, an identity id or a secret's fingerprint.
     pub async fn blast_radius(
         &self,
         node: Option<&str>,
         identity: Option<Uuid>,
         max_paths: Option<usize>,
     ) -> Result<holdfast_types::BlastRadiusView> {
+        let fingerprint = node
+            .filter(|n| n.starts_with("sha256:"))
+            .map(str::to_string);
+        let node = node
+            .filter(|n| !n.starts_with("sha256:"))
+            .map(str::to_string);
         self.get(
             "/graph/blast-radius",
             vec![
-                ("node", node.map(str::to_string)),
+                ("node", node),
                 ("identity", identity.map(|i| i.to_string())),
+                ("fingerprint", fingerprint),
                 ("max_paths", max_paths.map(|m| m.to_string())),
             ],
         )

@@ -116,7 +116,8 @@ pub enum GraphCmd {
     /// What an identity or secret reaches if stolen: systems, resources, identities it can
     /// become, whether it reaches the management plane, a score, and every path explained.
     BlastRadius {
-        /// An identity id, or a graph node key (`aws:arn:aws:iam::…:role/deploy`).
+        /// An identity id, a graph node key (`aws:arn:aws:iam::…:role/deploy`), or a secret's
+        /// fingerprint (`sha256:…`, as `holdfast scan` prints it).
         target: String,
         /// Full paths to at most this many identities.
         #[arg(long)]

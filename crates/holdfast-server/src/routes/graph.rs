@@ -116,6 +116,9 @@ pub struct BlastRadiusQuery {
     pub node: Option<String>,
     /// An identity id; its graph key is used.
     pub identity: Option<Uuid>,
+    /// A secret's fingerprint (`sha256:…`, as the scanner reports it): the copy discovery found,
+    /// or else the identity of the inventory credential with that fingerprint.
+    pub fingerprint: Option<String>,
     /// Full paths to at most this many identities (default 50, at most 1000).
     pub max_paths: Option<usize>,
 }
@@ -132,22 +135,57 @@ pub async fn blast_radius(
     if max_paths > 1000 {
         return Err(ApiError::invalid("max_paths", "must be at most 1000"));
     }
-    let key = match (q.node, q.identity) {
-        (Some(k), None) => k,
-        (None, Some(id)) => {
+    let graph = state.graph.get(ctx.store()).await?;
+    let key = match (q.node, q.identity, q.fingerprint) {
+        (Some(k), None, None) => k,
+        (None, Some(id), None) => {
             let identity: holdfast_core::Identity = must_get(&ctx, id).await?;
             identity.graph_key.ok_or_else(|| {
                 ApiError::not_found(format!("identity `{id}` is not in the identity graph: it was not discovered by a connector"))
             })?
         }
+        (None, None, Some(fp)) => {
+            let fp: holdfast_core::Fingerprint = fp.parse().map_err(|_| {
+                ApiError::invalid("fingerprint", "must be `sha256:` and 64 hex digits")
+            })?;
+            let copy = format!("secret:{fp}");
+            if graph.find(&copy).is_some() {
+                copy
+            } else {
+                let q = holdfast_store::Query::new(holdfast_store::Table::Credentials)
+                    .filter(holdfast_store::Filter::Eq(
+                        "fingerprint",
+                        holdfast_store::Value::text(fp.to_string()),
+                    ))
+                    .limit(50);
+                let creds: Vec<holdfast_core::Credential> =
+                    holdfast_store::find(ctx.store(), &q).await?;
+                let mut found = None;
+                for c in creds {
+                    let identity: Option<holdfast_core::Identity> =
+                        holdfast_store::get(ctx.store(), c.identity_id).await?;
+                    if let Some(k) = identity
+                        .and_then(|i| i.graph_key)
+                        .filter(|k| graph.find(k).is_some())
+                    {
+                        found = Some(k);
+                        break;
+                    }
+                }
+                found.ok_or_else(|| {
+                    ApiError::not_found(
+                        "no secret or credential with that fingerprint is in the identity graph",
+                    )
+                })?
+            }
+        }
         _ => {
             return Err(ApiError::invalid(
                 "node",
-                "give exactly one of `node` or `identity`",
+                "give exactly one of `node`, `identity` or `fingerprint`",
             ));
         }
     };
-    let graph = state.graph.get(ctx.store()).await?;
     let shown: String = key.chars().take(300).collect();
     let id = graph.find(&key).ok_or_else(|| {
         ApiError::not_found(format!("`{shown}` is not a node of the identity graph"))

@@ -253,6 +253,31 @@ async fn a_tier_set_by_a_person_survives_reimport_and_secrets_never_reach_the_ap
             .any(|e| e.location.starts_with("tf:state:"))
     );
 
+    // A leaked secret's fingerprint (what the scanner reports) leads to the identity it opens.
+    let fp = holdfast_core::Fingerprint::of_secret(b"Zx3mQ9vL2pR7tY1wK8nB4cH6jD0fG5sA2eU7iO9q")
+        .to_string();
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &["graph", "blast-radius", &fp, "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let br: BlastRadiusView = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        br.radius.subject.key,
+        "aws:arn:aws:iam::111122223333:user/tf-runner"
+    );
+    assert!(br.radius.management_plane);
+    // The state's sensitive output is a copy discovery found itself: its own node.
+    let out_fp = holdfast_core::Fingerprint::of_secret(b"q8Zr!tW3#mLp9vXy").to_string();
+    let br = c.blast_radius(Some(&out_fp), None, None).await.unwrap();
+    assert_eq!(br.radius.subject.key, format!("secret:{out_fp}"));
+    let e = c
+        .blast_radius(Some("sha256:nothex"), None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(422));
+
     // A person overrides the tier, with a reason.
     let patch = holdfast_types::UpdateIdentityRequest {
         version: Some(runner.version),
