@@ -12,4 +12,4 @@ pub mod synthetic;
 
 pub use graph::{Graph, GraphError, NodeId};
 pub use model::{EdgeKind, EdgeSpec, NodeKind, NodeSpec};
-pub use radius::{BlastRadius, NodeRef, Path, Reached, Step, Summary, Tier, score};
+pub use radius::{BlastRadius, LIST_LIMIT, NodeRef, Path, Reached, Step, Summary, Tier, score};

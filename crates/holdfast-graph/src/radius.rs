@@ -73,10 +73,15 @@ pub struct BlastRadius {
     pub management_plane: bool,
     /// Systems any reached node belongs to (accounts, clusters, repositories).
     pub systems: Vec<String>,
-    /// Identities it can become, nearest first.
+    /// Identities it can become, nearest first (at most [`LIST_LIMIT`]; see `identities_total`).
     pub identities: Vec<Reached>,
-    /// Resources, capabilities and secret locations it reaches, nearest first.
+    /// Resources, capabilities and secret locations it reaches, nearest first (at most
+    /// [`LIST_LIMIT`]; see `resources_total`).
     pub resources: Vec<Reached>,
+    /// How many identities it can become, listed or not.
+    pub identities_total: usize,
+    /// How many resources, capabilities and locations it reaches, listed or not.
+    pub resources_total: usize,
     /// Management-plane capabilities reached, each with its full path.
     pub management_plane_paths: Vec<Path>,
     /// Full paths to the identities it can become (the first `max_paths`).
@@ -86,6 +91,11 @@ pub struct BlastRadius {
     /// Every node reached, all kinds, excluding the subject.
     pub reached_count: usize,
 }
+
+/// Most entries in each list of a blast radius: an administrator of a large estate reaches
+/// hundreds of thousands of nodes, and the nearest ones are the ones a reader needs; the totals
+/// and the score count everything.
+pub const LIST_LIMIT: usize = 5000;
 
 /// The numbers of one blast radius, without paths: what computing every blast radius produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,6 +317,7 @@ impl Graph {
 
         let mut identities = Vec::new();
         let mut resources = Vec::new();
+        let (mut identities_total, mut resources_total) = (0usize, 0usize);
         let mut management_plane_paths = Vec::new();
         let mut identity_paths = Vec::new();
         let mut paths_truncated = 0;
@@ -329,6 +340,11 @@ impl Graph {
             }
             match node.kind {
                 NodeKind::Identity => {
+                    identities_total += 1;
+                    if identities.len() >= LIST_LIMIT {
+                        paths_truncated += 1;
+                        continue;
+                    }
                     if identity_paths.len() < max_paths {
                         identity_paths.push(Path {
                             to: node_ref.clone(),
@@ -343,11 +359,16 @@ impl Graph {
                         via,
                     });
                 }
-                kind if is_resource_kind(kind) => resources.push(Reached {
-                    node: node_ref,
-                    depth,
-                    via,
-                }),
+                kind if is_resource_kind(kind) => {
+                    resources_total += 1;
+                    if resources.len() < LIST_LIMIT {
+                        resources.push(Reached {
+                            node: node_ref,
+                            depth,
+                            via,
+                        });
+                    }
+                }
                 _ => {}
             }
         }
@@ -360,15 +381,17 @@ impl Graph {
         Some(BlastRadius {
             score: score(
                 management_plane,
-                identities.len() as u32,
+                identities_total as u32,
                 system_names.len() as u32,
-                resources.len() as u32,
+                resources_total as u32,
             ),
             subject,
             management_plane,
             systems: system_names,
             identities,
             resources,
+            identities_total,
+            resources_total,
             management_plane_paths,
             identity_paths,
             paths_truncated,

@@ -127,7 +127,9 @@ proptest! {
             let summary = g.summarize(id);
             prop_assert_eq!(summary.reached as usize, br.reached_count);
             prop_assert_eq!(summary.identities as usize, br.identities.len());
+            prop_assert_eq!(summary.identities as usize, br.identities_total);
             prop_assert_eq!(summary.resources as usize, br.resources.len());
+            prop_assert_eq!(summary.resources as usize, br.resources_total);
             prop_assert_eq!(summary.systems as usize, br.systems.len());
             prop_assert_eq!(summary.score, br.score);
         }
@@ -159,4 +161,27 @@ fn the_score_puts_every_management_plane_subject_above_every_other() {
     assert!(top_standard < least_mgmt, "{top_standard} vs {least_mgmt}");
     assert_eq!(least_mgmt, 70);
     assert!(holdfast_graph::score(true, 100_000, 1_000, 1_000_000) <= 100);
+}
+
+#[test]
+fn large_reach_is_listed_nearest_first_up_to_the_limit_and_counted_in_full() {
+    let n = holdfast_graph::LIST_LIMIT + 1000;
+    let mut nodes = vec![NodeSpec::new("admin", NodeKind::Identity, "admin")];
+    let mut edges = Vec::new();
+    for i in 0..n {
+        nodes.push(NodeSpec::new(format!("u{i}"), NodeKind::Identity, "user"));
+        edges.push(EdgeSpec::new(
+            "admin",
+            EdgeKind::CanCreateCredentialFor,
+            format!("u{i}"),
+            "iam:CreateAccessKey on *",
+        ));
+    }
+    let g = Graph::build(nodes, edges).unwrap();
+    let br = g.blast_radius(g.find("admin").unwrap(), 10).unwrap();
+    assert_eq!(br.identities.len(), holdfast_graph::LIST_LIMIT);
+    assert_eq!(br.identities_total, n);
+    assert_eq!(br.identity_paths.len(), 10);
+    assert_eq!(br.paths_truncated, n - 10);
+    assert_eq!(br.score, g.summarize(g.find("admin").unwrap()).score);
 }

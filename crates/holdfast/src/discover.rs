@@ -342,8 +342,8 @@ fn print_radius(json: bool, v: &BlastRadiusView) -> anyhow::Result<()> {
         "score        {}/100 — reaches {} systems, {} identities it can become, {} resources ({} nodes in all)",
         r.score,
         r.systems.len(),
-        r.identities.len(),
-        r.resources.len(),
+        r.identities_total,
+        r.resources_total,
         r.reached_count
     );
     if !r.systems.is_empty() {
