@@ -151,6 +151,25 @@ impl Client {
         self.post("/sys/init", &serde_json::json!({})).await
     }
 
+    /// `operator init` with the vault's share options.
+    pub async fn init_with(&self, r: &holdfast_types::InitRequest) -> Result<InitResponse> {
+        self.post("/sys/init", r).await
+    }
+
+    pub async fn unseal(&self, share: &str) -> Result<holdfast_types::SealStatusView> {
+        self.post(
+            "/sys/unseal",
+            &holdfast_types::UnsealRequest {
+                share: Some(share.to_string()),
+            },
+        )
+        .await
+    }
+
+    pub async fn seal(&self) -> Result<holdfast_types::SealStatusView> {
+        self.post("/sys/seal", &serde_json::json!({})).await
+    }
+
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.get("/openapi.json", vec![]).await
     }

@@ -340,3 +340,74 @@ pub struct Leak {
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
 }
+
+string_enum!(
+    /// How the root key comes back after a restart.
+    SealMode, "seal mode" {
+        Shamir => "shamir",
+        KeyFile => "key_file",
+    }
+);
+
+/// The vault's configuration: how it is sealed and its keyring, encrypted under the root key.
+/// One row; nothing in it is secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaultConfig {
+    pub id: Uuid,
+    pub version: i64,
+    pub mode: SealMode,
+    pub shares: u8,
+    pub threshold: u8,
+    /// The keyring sealed under the root key: nonce (hex) and ciphertext (base64).
+    pub keyring_nonce: String,
+    pub keyring_ciphertext: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One version of a secret: its ciphertext (never the value) and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretVersion {
+    pub version: u64,
+    /// `hfv1:…`: the value encrypted under a data key, bound to the path and this version.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub ciphertext: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// The ciphertext is gone for good.
+    #[serde(default)]
+    pub destroyed: bool,
+}
+
+/// A path-addressed, versioned secret with its metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    pub id: Uuid,
+    pub version: i64,
+    pub path: String,
+    /// The newest version number (0 before the first write).
+    pub current: u64,
+    pub versions: Vec<SecretVersion>,
+    /// The identity the secret belongs to.
+    pub owner_identity: Option<Uuid>,
+    /// Who is known to use it (workloads, identities, hosts).
+    #[serde(default)]
+    pub consumers: Vec<String>,
+    /// Rotate at least this often.
+    pub max_age_days: Option<u32>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_read_at: Option<OffsetDateTime>,
+    pub last_read_by: Option<String>,
+}

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod vault;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -45,6 +46,8 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/sys/health", get(sys::health))
         .route("/sys/init", post(sys::init))
+        .route("/sys/unseal", post(sys::unseal))
+        .route("/sys/seal", post(sys::seal))
         .route("/openapi.json", get(openapi::document))
         .route("/owners", post(owners::create).get(owners::list))
         .route("/owners/{owner}", get(owners::show).patch(owners::update))

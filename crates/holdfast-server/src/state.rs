@@ -38,6 +38,8 @@ pub struct AppState {
     pub audit_key: PublicKeyInfo,
     /// The identity graph as last built from the store.
     pub graph: Arc<crate::discovery::GraphCache>,
+    /// This node's seal state.
+    pub vault: Arc<crate::vault::VaultState>,
 }
 
 /// Who is calling: the token that authenticated the request.

@@ -1,7 +1,8 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
 use holdfast_core::{
-    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, System,
+    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, Secret, System,
+    VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use serde::Deserialize;
@@ -24,10 +25,14 @@ pub enum Table {
     GraphNodes,
     GraphEdges,
     Sources,
+    Secrets,
+    Vault,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 12] = [
+        Self::Secrets,
+        Self::Vault,
         Self::GraphNodes,
         Self::GraphEdges,
         Self::Sources,
@@ -52,6 +57,8 @@ impl Table {
             Self::GraphNodes => "graph_nodes",
             Self::GraphEdges => "graph_edges",
             Self::Sources => "discovery_sources",
+            Self::Secrets => "secrets",
+            Self::Vault => "vault_config",
         }
     }
 
@@ -68,6 +75,8 @@ impl Table {
             Self::GraphNodes => "graph node",
             Self::GraphEdges => "graph edge",
             Self::Sources => "discovery source",
+            Self::Secrets => "secret",
+            Self::Vault => "vault configuration",
         }
     }
 
@@ -94,6 +103,8 @@ impl Table {
             Self::GraphNodes => &["source", "key"],
             Self::GraphEdges => &["source", "from_key", "to_key", "kind"],
             Self::Sources => &["source", "connector"],
+            Self::Secrets => &["path", "owner_identity"],
+            Self::Vault => &["mode"],
         }
     }
 
@@ -388,6 +399,14 @@ record!(GraphEdgeRecord, Table::GraphEdges, |r| {
         Value::text(&r.edge.to),
         Value::text(r.edge.kind.as_str()),
     ]
+});
+
+record!(Secret, Table::Secrets, |r| {
+    vec![Value::text(&r.path), Value::opt_text(r.owner_identity)]
+});
+
+record!(VaultConfig, Table::Vault, |r| {
+    vec![Value::text(r.mode.as_str())]
 });
 
 record!(DiscoverySource, Table::Sources, |r| {

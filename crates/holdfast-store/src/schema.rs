@@ -97,6 +97,23 @@ CREATE TABLE discovery_sources (
 );
 "#,
     ),
+    (
+        4,
+        r#"
+CREATE TABLE secrets (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    path TEXT NOT NULL, owner_identity TEXT,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_secrets__path UNIQUE (path)
+);
+CREATE TABLE vault_config (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    mode TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_vault_config__mode UNIQUE (mode)
+);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

@@ -252,3 +252,21 @@ pub struct DiscoverRequest {
     /// The cluster, repository or account the files describe when they do not say.
     pub system: Option<String>,
 }
+
+/// Options for `operator init`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitRequest {
+    /// Split the vault's root key into this many shares (default 5; 2–255).
+    pub shares: Option<u8>,
+    /// Shares needed to unseal (default 3; at least 2, at most `shares`).
+    pub threshold: Option<u8>,
+}
+
+/// One unseal key share.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnsealRequest {
+    /// `hfs1-…`
+    pub share: Option<String>,
+}

@@ -19,6 +19,11 @@ pub struct Health {
     pub version: String,
     pub backend: String,
     pub initialized: bool,
+    /// Whether this server's vault is sealed (secret operations answer `sealed` until it is not).
+    pub sealed: bool,
+    /// Unseal shares given so far, and how many are needed.
+    pub unseal_progress: u8,
+    pub unseal_threshold: u8,
 }
 
 /// What `operator init` returns, once.
@@ -29,6 +34,19 @@ pub struct InitResponse {
     pub root_token_id: Uuid,
     /// The audit signing key of the node that ran init, to pin with `audit verify --public-key`.
     pub audit_public_key: PublicKeyInfo,
+    /// How the vault unseals after a restart: `shamir` (shares) or `key_file`.
+    pub seal_mode: holdfast_core::SealMode,
+    /// The root key's shares (`hfs1-…`), shown only here: give each to a different person.
+    pub unseal_shares: Vec<String>,
+    pub unseal_threshold: u8,
+}
+
+/// The seal state after an unseal share or a seal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SealStatusView {
+    pub sealed: bool,
+    pub progress: u8,
+    pub threshold: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

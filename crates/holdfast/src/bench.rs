@@ -43,6 +43,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         database_url: args.database_url.clone(),
         tls: None,
         insecure_http: false,
+        unseal_key_file: None,
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

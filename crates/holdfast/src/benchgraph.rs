@@ -85,6 +85,7 @@ pub async fn run(
         database_url: database_url.clone(),
         tls: None,
         insecure_http: false,
+        unseal_key_file: None,
     };
     let signer = Arc::new(load_signer(dir.path())?);
     let store = open_store(&settings, signer).await?;

@@ -155,6 +155,11 @@ pub struct ServeArgs {
     /// TOML configuration file; flags and HOLDFAST_* variables override it.
     #[arg(long, env = "HOLDFAST_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Single-node setups: the file holding the vault's root key. `operator init` writes it (when
+    /// no `--shares` are asked for); the server unseals from it at start. Keep it off the data
+    /// volume's backups.
+    #[arg(long, env = "HOLDFAST_UNSEAL_KEY_FILE")]
+    pub unseal_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -172,8 +177,24 @@ pub struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OperatorCmd {
-    /// Initialise a fresh server: prints the root token once.
-    Init,
+    /// Initialise a fresh server: prints the root token and the unseal key shares, once.
+    Init {
+        /// Split the vault's root key into this many shares (default 5, unless the server has a
+        /// key file).
+        #[arg(long)]
+        shares: Option<u8>,
+        /// Shares needed to unseal (default 3).
+        #[arg(long)]
+        threshold: Option<u8>,
+    },
+    /// Give one unseal key share (`hfs1-…`); repeat with other holders' shares until unsealed.
+    Unseal {
+        /// The share; read from standard input when omitted, so it stays out of shell history.
+        share: Option<String>,
+    },
+    /// Seal the vault on this server: drop its keys from memory. Secret operations stop until it
+    /// is unsealed again.
+    Seal,
 }
 
 #[derive(Debug, Args)]

@@ -529,8 +529,52 @@ pub async fn audit(c: &Client, json: bool, cmd: AuditCmd) -> anyhow::Result<bool
     }
 }
 
-pub async fn init(c: &Client, json: bool) -> anyhow::Result<()> {
-    let r = c.init().await?;
+pub async fn operator(c: &Client, json: bool, cmd: crate::cli::OperatorCmd) -> anyhow::Result<()> {
+    use crate::cli::OperatorCmd;
+    match cmd {
+        OperatorCmd::Init { shares, threshold } => init(c, json, shares, threshold).await,
+        OperatorCmd::Unseal { share } => {
+            let share = match share {
+                Some(s) => s,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the share from standard input")?;
+                    line.trim().to_string()
+                }
+            };
+            let s = c.unseal(&share).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else if s.sealed {
+                println!("sealed: {} of {} shares given", s.progress, s.threshold);
+            } else {
+                println!("unsealed");
+            }
+            Ok(())
+        }
+        OperatorCmd::Seal => {
+            let s = c.seal().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!("sealed: {} shares needed to unseal", s.threshold);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn init(
+    c: &Client,
+    json: bool,
+    shares: Option<u8>,
+    threshold: Option<u8>,
+) -> anyhow::Result<()> {
+    let r = c
+        .init_with(&holdfast_types::InitRequest { shares, threshold })
+        .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -539,6 +583,20 @@ pub async fn init(c: &Client, json: bool) -> anyhow::Result<()> {
             "Root token (shown only now; Holdfast keeps only its hash):\n\n  {}\n",
             r.root_token
         );
+        if r.unseal_shares.is_empty() {
+            println!(
+                "The vault's root key is in the server's key file; it unseals itself at start.\n"
+            );
+        } else {
+            println!(
+                "Unseal key shares (shown only now; any {} of them unseal a restarted server — give each to a different person):\n",
+                r.unseal_threshold
+            );
+            for s in &r.unseal_shares {
+                println!("  {s}");
+            }
+            println!();
+        }
         println!(
             "Audit signing key {} (pin it with `holdfast audit verify --public-key`):\n\n  {}\n",
             r.audit_public_key.key_id, r.audit_public_key.public_key

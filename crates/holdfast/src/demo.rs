@@ -355,6 +355,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         database_url: None,
         tls: None,
         insecure_http: false,
+        unseal_key_file: Some(args.data.join("unseal.key")),
     };
     let running = match start(&settings).await {
         Ok(r) => r,

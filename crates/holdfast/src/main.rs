@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Parser;
 use holdfast_client::{Client, ClientError};
 
-use crate::cli::{Cli, Command, Global, OperatorCmd};
+use crate::cli::{Cli, Command, Global};
 
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOLDFAST_LOG")
@@ -66,7 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Leak(c) => commands::leak(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),
-        Command::Operator(OperatorCmd::Init) => commands::init(&client(&cli.global)?, json)
+        Command::Operator(cmd) => commands::operator(&client(&cli.global)?, json, cmd)
             .await
             .map(|()| true),
         Command::Identity(c) => commands::identity(&client(&cli.global)?, json, c)

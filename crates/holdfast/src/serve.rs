@@ -30,6 +30,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     insecure_http: Option<bool>,
+    unseal_key_file: Option<PathBuf>,
 }
 
 /// Final settings for one server.
@@ -40,6 +41,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub insecure_http: bool,
+    /// Single-node setups: the root key's file (written by init, read at start).
+    pub unseal_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("tls", &self.tls)
             .field("insecure_http", &self.insecure_http)
+            .field("unseal_key_file", &self.unseal_key_file)
             .finish()
     }
 }
@@ -101,6 +105,7 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         database_url,
         tls,
         insecure_http: args.insecure_http.or(file.insecure_http).unwrap_or(false),
+        unseal_key_file: args.unseal_key_file.or(file.unseal_key_file),
     })
 }
 
@@ -214,11 +219,22 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     } else {
         "http"
     };
+    let vault = Arc::new(holdfast_server::vault::VaultState::new(
+        settings.unseal_key_file.clone(),
+    ));
+    if vault
+        .unseal_from_key_file(store.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        tracing::info!("vault unsealed from its key file");
+    }
     let app = holdfast_server::router(AppState {
         store,
         clock: Arc::new(SystemClock),
         audit_key,
         graph: Default::default(),
+        vault,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -1,34 +1,112 @@
-//! `/v1/sys`: health (no auth) and first-time initialisation.
+//! `/v1/sys`: health (no auth), first-time initialisation (the root token, the vault's root key
+//! and its shares), unseal and seal.
 
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
-use holdfast_core::{ApiToken, Scope};
+use holdfast_core::{ApiToken, Scope, SealMode, VaultConfig};
 use holdfast_store::Change;
-use holdfast_types::{Health, InitResponse};
+use holdfast_types::{Health, InitRequest, InitResponse, SealStatusView, UnsealRequest};
+use holdfast_vault::{Keyring, RootKey, Share};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::mint;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
 use crate::state::{AppState, Ctx};
+use crate::vault::{VAULT_ID, write_key_file};
 
-/// Liveness and whether the server has been initialised. Needs no token.
+async fn vault_config(state: &AppState) -> ApiResult<Option<VaultConfig>> {
+    Ok(holdfast_store::get(state.store.as_ref(), VAULT_ID).await?)
+}
+
+/// Liveness, whether the server has been initialised, and whether its vault is sealed. Needs no
+/// token.
 #[utoipa::path(get, path = "/v1/sys/health", tag = "sys", security(()), responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> ApiResult<AxumJson<Health>> {
     let initialized = state.store.is_initialized().await?;
+    let config = vault_config(&state).await?;
+    let status = state.vault.status(config.as_ref());
     Ok(AxumJson(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         backend: state.store.backend().into(),
         initialized,
+        sealed: status.sealed,
+        unseal_progress: status.progress,
+        unseal_threshold: status.threshold,
     }))
 }
 
-/// Creates the root admin token. Works once, on a fresh store; the token is shown only here.
-#[utoipa::path(post, path = "/v1/sys/init", tag = "sys", security(()),
+/// Creates the root admin token and the vault's root key — split into shares, or written to the
+/// server's key file — with the keyring it seals. Works once, on a fresh store; the token and the
+/// shares are shown only here. The vault is unsealed right after.
+#[utoipa::path(post, path = "/v1/sys/init", tag = "sys", security(()), request_body = InitRequest,
     responses((status = 201, body = InitResponse), (status = 409, body = holdfast_types::ErrorBody)))]
-pub async fn init(ctx: Ctx) -> ApiResult<(StatusCode, AxumJson<InitResponse>)> {
+pub async fn init(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<InitRequest>,
+) -> ApiResult<(StatusCode, AxumJson<InitResponse>)> {
+    let now = ctx.now();
+    let key_file = state.vault.key_file.clone();
+    let mode = match (&req.shares, &req.threshold, &key_file) {
+        (None, None, Some(_)) => SealMode::KeyFile,
+        _ => SealMode::Shamir,
+    };
+    let (shares, threshold) = match mode {
+        SealMode::KeyFile => (1, 1),
+        SealMode::Shamir => (req.shares.unwrap_or(5), req.threshold.unwrap_or(3)),
+    };
+    if mode == SealMode::Shamir {
+        if shares < 2 {
+            return Err(ApiError::invalid(
+                "shares",
+                "must be at least 2 (or start the server with a key file)",
+            ));
+        }
+        if threshold < 2 || threshold > shares {
+            return Err(ApiError::invalid(
+                "threshold",
+                format!("must be between 2 and the number of shares ({shares})"),
+            ));
+        }
+    }
+    if state.store.is_initialized().await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_initialized",
+            "holdfast is already initialised",
+        ));
+    }
+    let internal = |e: holdfast_vault::VaultError| ApiError::internal("creating the vault keys", e);
+    let root = RootKey::generate().map_err(internal)?;
+    let created = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let keyring = Keyring::new(&created).map_err(internal)?;
+    let sealed = keyring.seal(&root).map_err(internal)?;
+    let share_texts: Vec<String> = match mode {
+        SealMode::Shamir => root
+            .split(shares, threshold)
+            .map_err(internal)?
+            .iter()
+            .map(|s| s.to_text().to_string())
+            .collect(),
+        SealMode::KeyFile => Vec::new(),
+    };
+    let config = VaultConfig {
+        id: VAULT_ID,
+        version: 1,
+        mode,
+        shares,
+        threshold,
+        keyring_nonce: sealed.nonce,
+        keyring_ciphertext: sealed.ciphertext,
+        created_at: now,
+        updated_at: now,
+    };
     let id = Uuid::now_v7();
     let minted = mint(id)?;
     let token = ApiToken {
@@ -38,25 +116,114 @@ pub async fn init(ctx: Ctx) -> ApiResult<(StatusCode, AxumJson<InitResponse>)> {
         scopes: vec![Scope::Admin],
         secret_hash: minted.secret_hash,
         created_by: None,
-        created_at: ctx.now(),
+        created_at: now,
         expires_at: None,
         revoked_at: None,
     };
-    let detail = json!({"root_token_id": id, "audit_key_id": ctx.state.audit_key.key_id});
-    ctx.commit(
-        vec![Change::Initialize, Change::insert(&token)?],
-        "sys.init",
-        Some(format!("token:{id}")),
-        detail,
-    )
-    .await?;
-    tracing::info!(token_id = %id, "holdfast initialised; root token issued");
+    if let (SealMode::KeyFile, Some(path)) = (mode, &key_file) {
+        write_key_file(path, &root).map_err(|e| ApiError::internal("writing the key file", e))?;
+    }
+    let detail = json!({
+        "root_token_id": id,
+        "audit_key_id": ctx.state.audit_key.key_id,
+        "seal_mode": mode,
+        "shares": shares,
+        "threshold": threshold,
+    });
+    let committed = ctx
+        .commit(
+            vec![
+                Change::Initialize,
+                Change::insert(&token)?,
+                Change::insert(&config)?,
+            ],
+            "sys.init",
+            Some(format!("token:{id}")),
+            detail,
+        )
+        .await;
+    if let Err(e) = committed {
+        if let (SealMode::KeyFile, Some(path)) = (mode, &key_file) {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    state.vault.set_open(root, keyring);
+    tracing::info!(token_id = %id, seal_mode = mode.as_str(), "holdfast initialised; root token issued");
     Ok((
         StatusCode::CREATED,
         AxumJson(InitResponse {
             root_token: minted.token,
             root_token_id: id,
             audit_public_key: ctx.state.audit_key.clone(),
+            seal_mode: mode,
+            unseal_shares: share_texts,
+            unseal_threshold: threshold,
         }),
     ))
+}
+
+/// Gives one unseal key share. Any authenticated caller may (share holders need a token of any
+/// scope); every attempt is audited, the share never.
+#[utoipa::path(post, path = "/v1/sys/unseal", tag = "sys", request_body = UnsealRequest,
+    responses((status = 200, body = SealStatusView), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn unseal(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<UnsealRequest>,
+) -> ApiResult<AxumJson<SealStatusView>> {
+    ctx.require(Scope::Read, "sys.unseal").await?;
+    let config = vault_config(&state).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_initialized",
+            "holdfast is not initialised",
+        )
+    })?;
+    let text = req
+        .share
+        .ok_or_else(|| ApiError::invalid("share", "is required"))?;
+    let share: Share = text
+        .parse()
+        .map_err(|e: holdfast_vault::VaultError| ApiError::invalid("share", e.to_string()))?;
+    let index = share.index();
+    let result = state.vault.submit(&config, share);
+    let (outcome, detail) = match &result {
+        Ok(s) => (
+            holdfast_audit::Outcome::Success,
+            json!({"share_index": index, "sealed": s.sealed, "progress": s.progress, "threshold": s.threshold}),
+        ),
+        Err(e) => (
+            holdfast_audit::Outcome::Denied,
+            json!({"share_index": index, "reason": e.message}),
+        ),
+    };
+    let ev = ctx.event("sys.unseal", None, outcome, detail);
+    ctx.state.store.apply(vec![], ev).await?;
+    let s = result?;
+    if !s.sealed {
+        tracing::info!("vault unsealed");
+    }
+    Ok(AxumJson(SealStatusView {
+        sealed: s.sealed,
+        progress: s.progress,
+        threshold: s.threshold,
+    }))
+}
+
+/// Seals this server's vault: its keys leave memory.
+#[utoipa::path(post, path = "/v1/sys/seal", tag = "sys",
+    responses((status = 200, body = SealStatusView), (status = 403, body = holdfast_types::ErrorBody)))]
+pub async fn seal(ctx: Ctx, State(state): State<AppState>) -> ApiResult<AxumJson<SealStatusView>> {
+    ctx.require(Scope::Admin, "sys.seal").await?;
+    let config = vault_config(&state).await?;
+    ctx.commit(vec![], "sys.seal", None, json!({})).await?;
+    state.vault.seal();
+    let s = state.vault.status(config.as_ref());
+    tracing::warn!("vault sealed");
+    Ok(AxumJson(SealStatusView {
+        sealed: s.sealed,
+        progress: s.progress,
+        threshold: s.threshold,
+    }))
 }

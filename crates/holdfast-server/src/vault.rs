@@ -1,0 +1,212 @@
+//! The server's seal state: sealed (no key material in memory, secret operations answer `sealed`)
+//! or unsealed (the root key and the opened keyring in memory). A restarted server is sealed until
+//! `threshold` shares are given, unless it was set up with a key file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use axum::http::StatusCode;
+use holdfast_core::{SealMode, VaultConfig};
+use holdfast_store::Store;
+use holdfast_vault::{Keyring, Progress, RootKey, SealedKeyring, Share, Unsealer};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The id of the one vault configuration row.
+pub const VAULT_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
+
+#[derive(Debug)]
+struct Open {
+    root: RootKey,
+    keyring: Keyring,
+}
+
+/// Seal state and unseal progress of this node.
+#[derive(Debug, Default)]
+pub struct VaultState {
+    open: RwLock<Option<Open>>,
+    unsealer: Mutex<Option<Unsealer>>,
+    /// Where the root key lives in single-node setups (written at init, read at start).
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where unsealing stands, for health and the unseal answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealStatus {
+    pub sealed: bool,
+    pub progress: u8,
+    pub threshold: u8,
+}
+
+pub fn sealed_error() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "sealed",
+        "the vault is sealed: give unseal key shares with `holdfast operator unseal` (or start the server with its key file)",
+    )
+}
+
+pub fn sealed_keyring(c: &VaultConfig) -> SealedKeyring {
+    SealedKeyring {
+        nonce: c.keyring_nonce.clone(),
+        ciphertext: c.keyring_ciphertext.clone(),
+    }
+}
+
+impl VaultState {
+    pub fn new(key_file: Option<PathBuf>) -> Self {
+        Self {
+            key_file,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.open.read().map_or(true, |o| o.is_none())
+    }
+
+    /// The keyring, or `sealed`.
+    pub fn keyring(&self) -> Result<Keyring, ApiError> {
+        self.open
+            .read()
+            .ok()
+            .and_then(|o| o.as_ref().map(|o| o.keyring.clone()))
+            .ok_or_else(sealed_error)
+    }
+
+    /// The root key, or `sealed` (to reseal the keyring after a rotation).
+    pub fn root(&self) -> Result<RootKey, ApiError> {
+        self.open
+            .read()
+            .ok()
+            .and_then(|o| o.as_ref().map(|o| o.root.clone()))
+            .ok_or_else(sealed_error)
+    }
+
+    pub fn set_open(&self, root: RootKey, keyring: Keyring) {
+        if let Ok(mut o) = self.open.write() {
+            *o = Some(Open { root, keyring });
+        }
+        if let Ok(mut u) = self.unsealer.lock() {
+            *u = None;
+        }
+    }
+
+    /// Drops the key material from memory.
+    pub fn seal(&self) {
+        if let Ok(mut o) = self.open.write() {
+            *o = None;
+        }
+        if let Ok(mut u) = self.unsealer.lock() {
+            *u = None;
+        }
+    }
+
+    pub fn status(&self, config: Option<&VaultConfig>) -> SealStatus {
+        let threshold = config.map_or(0, |c| c.threshold);
+        let progress = self
+            .unsealer
+            .lock()
+            .ok()
+            .and_then(|u| u.as_ref().map(|u| u.progress().0))
+            .unwrap_or(0);
+        SealStatus {
+            sealed: config.is_some() && self.is_sealed(),
+            progress,
+            threshold,
+        }
+    }
+
+    /// Takes one share. At the threshold the key is checked against the keyring.
+    pub fn submit(&self, config: &VaultConfig, share: Share) -> Result<SealStatus, ApiError> {
+        if !self.is_sealed() {
+            return Ok(SealStatus {
+                sealed: false,
+                progress: 0,
+                threshold: config.threshold,
+            });
+        }
+        if config.mode != SealMode::Shamir {
+            return Err(ApiError::invalid(
+                "share",
+                "this vault is unsealed by its key file, not by shares",
+            ));
+        }
+        let result = {
+            let mut guard = self
+                .unsealer
+                .lock()
+                .map_err(|_| ApiError::internal("unseal", "lock poisoned"))?;
+            let unsealer = guard.get_or_insert_with(|| Unsealer::new(config.threshold));
+            unsealer.submit(share, &sealed_keyring(config))
+        };
+        match result {
+            Ok(Progress::NeedMore { have, threshold }) => Ok(SealStatus {
+                sealed: true,
+                progress: have,
+                threshold,
+            }),
+            Ok(Progress::Unsealed { root, keyring }) => {
+                self.set_open(root, keyring);
+                Ok(SealStatus {
+                    sealed: false,
+                    progress: 0,
+                    threshold: config.threshold,
+                })
+            }
+            Err(e) => Err(ApiError::invalid("share", e.to_string())),
+        }
+    }
+
+    /// At start: with a key file and a configured vault, unseal from the file.
+    pub async fn unseal_from_key_file(&self, store: &dyn Store) -> Result<bool, String> {
+        let Some(path) = &self.key_file else {
+            return Ok(false);
+        };
+        let config: Option<VaultConfig> = holdfast_store::get(store, VAULT_ID)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(config) = config else {
+            return Ok(false);
+        };
+        if !path.exists() {
+            return Ok(false);
+        }
+        let root = read_key_file(path)?;
+        let keyring = Keyring::open(&sealed_keyring(&config), &root).map_err(|e| {
+            format!(
+                "the key file `{}` does not open this vault: {e}",
+                path.display()
+            )
+        })?;
+        self.set_open(root, keyring);
+        Ok(true)
+    }
+}
+
+pub fn read_key_file(path: &Path) -> Result<RootKey, String> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the key file `{}`: {e}", path.display()))?,
+    );
+    RootKey::from_hex(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// Writes a new key file, readable by its owner only; refuses to overwrite one.
+pub fn write_key_file(path: &Path, root: &RootKey) -> Result<(), String> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("cannot create the key file `{}`: {e}", path.display()))?;
+    f.write_all(root.to_hex().as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write the key file `{}`: {e}", path.display()))
+}
