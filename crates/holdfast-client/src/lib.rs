@@ -321,6 +321,45 @@ impl Client {
         .await
     }
 
+    pub async fn put_secret(
+        &self,
+        path: &str,
+        r: &holdfast_types::PutSecretRequest,
+    ) -> Result<holdfast_types::SecretWritten> {
+        self.call(Method::PUT, &format!("/secrets/{path}"), vec![], Some(r))
+            .await
+    }
+
+    pub async fn get_secret(
+        &self,
+        path: &str,
+        version: Option<u64>,
+    ) -> Result<holdfast_types::SecretValueView> {
+        self.get(
+            &format!("/secrets/{path}"),
+            vec![("version", version.map(|v| v.to_string()))],
+        )
+        .await
+    }
+
+    pub async fn secret_metadata(&self, path: &str) -> Result<holdfast_types::SecretMetaView> {
+        self.get(&format!("/secret-metadata/{path}"), vec![]).await
+    }
+
+    /// `op` is `delete`, `undelete` or `destroy`.
+    pub async fn secret_versions(
+        &self,
+        op: &str,
+        path: &str,
+        versions: Vec<u64>,
+    ) -> Result<holdfast_types::SecretMetaView> {
+        self.post(
+            &format!("/secret-versions/{op}/{path}"),
+            &holdfast_types::SecretVersionsRequest { versions },
+        )
+        .await
+    }
+
     pub async fn scan_report(&self, r: &ScanReport) -> Result<ScanReportResult> {
         self.post("/scan/reports", r).await
     }

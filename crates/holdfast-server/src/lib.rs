@@ -32,7 +32,8 @@ pub use state::{AppState, Clock, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, sys, systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, secrets, sys, systems,
+    tokens,
 };
 
 /// Largest request body accepted.
@@ -91,6 +92,12 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/verify", get(audit::verify))
         .route("/audit/keys", get(audit::keys))
         .route("/audit/checkpoints", get(audit::checkpoints))
+        .route("/secrets", get(secrets::list))
+        .route("/secrets/{*path}", get(secrets::get).put(secrets::put))
+        .route("/secret-metadata/{*path}", get(secrets::metadata))
+        .route("/secret-versions/delete/{*path}", post(secrets::delete))
+        .route("/secret-versions/undelete/{*path}", post(secrets::undelete))
+        .route("/secret-versions/destroy/{*path}", post(secrets::destroy))
         .route("/discover/sources", get(graph::sources))
         .route("/graph/blast-radius", get(graph::blast_radius))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -270,3 +270,39 @@ pub struct UnsealRequest {
     /// `hfs1-…`
     pub share: Option<String>,
 }
+
+/// A new version of a secret.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutSecretRequest {
+    /// The value. Stored only encrypted; never logged or audited.
+    pub value: Option<String>,
+    /// Check-and-set: write only if the newest version is this one (0: only if the secret does
+    /// not exist yet).
+    pub cas: Option<u64>,
+    /// The identity the secret belongs to (id).
+    pub owner_identity: Option<uuid::Uuid>,
+    /// Who is known to use it.
+    pub consumers: Option<Vec<String>>,
+    /// Rotate at least this often.
+    pub max_age_days: Option<u32>,
+}
+
+impl std::fmt::Debug for PutSecretRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PutSecretRequest")
+            .field("value", &self.value.as_ref().map(|_| "[redacted]"))
+            .field("cas", &self.cas)
+            .field("owner_identity", &self.owner_identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Versions to soft-delete, undelete or destroy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretVersionsRequest {
+    /// Version numbers; empty means the newest.
+    #[serde(default)]
+    pub versions: Vec<u64>,
+}

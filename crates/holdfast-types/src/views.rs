@@ -466,3 +466,83 @@ pub struct BlastRadiusView {
     pub radius: holdfast_graph::BlastRadius,
     pub tier: holdfast_graph::Tier,
 }
+
+/// What a write made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretWritten {
+    pub path: String,
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// A secret's value: the one response that deliberately returns a secret.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretValueView {
+    pub path: String,
+    pub version: u64,
+    pub value: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SecretValueView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretValueView")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A secret's metadata and versions, without any value or ciphertext.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecretMetaView {
+    pub id: Uuid,
+    pub path: String,
+    pub current: u64,
+    pub owner_identity: Option<Uuid>,
+    pub consumers: Vec<String>,
+    pub max_age_days: Option<u32>,
+    pub versions: Vec<holdfast_core::SecretVersion>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_read_at: Option<OffsetDateTime>,
+    pub last_read_by: Option<String>,
+}
+
+impl From<holdfast_core::Secret> for SecretMetaView {
+    fn from(s: holdfast_core::Secret) -> Self {
+        Self {
+            id: s.id,
+            path: s.path,
+            current: s.current,
+            owner_identity: s.owner_identity,
+            consumers: s.consumers,
+            max_age_days: s.max_age_days,
+            versions: s
+                .versions
+                .into_iter()
+                .map(|mut v| {
+                    v.ciphertext.clear();
+                    v
+                })
+                .collect(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            last_read_at: s.last_read_at,
+            last_read_by: s.last_read_by,
+        }
+    }
+}
+
+page!(SecretPage, SecretMetaView);

@@ -85,6 +85,67 @@ pub enum Command {
     /// The identity graph: blast radius and management-plane tiers.
     #[command(subcommand)]
     Graph(GraphCmd),
+    /// Secrets in the vault: encrypted, versioned, every read audited.
+    #[command(subcommand)]
+    Secret(SecretCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCmd {
+    /// Write a new version. The value comes from standard input (or `--value-file`), so it stays
+    /// out of shell history and process lists.
+    Put {
+        path: String,
+        /// Read the value from this file instead of standard input.
+        #[arg(long)]
+        value_file: Option<PathBuf>,
+        /// Write only if the newest version is this one (0: only if the secret is new).
+        #[arg(long)]
+        cas: Option<u64>,
+        /// The identity the secret belongs to (id).
+        #[arg(long)]
+        owner_identity: Option<uuid::Uuid>,
+        /// Who uses it (repeatable).
+        #[arg(long = "consumer")]
+        consumers: Vec<String>,
+        /// Rotate at least this often.
+        #[arg(long)]
+        max_age_days: Option<u32>,
+    },
+    /// Print a version's value (the newest by default). Audited and recorded on the secret.
+    Get {
+        path: String,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// List secrets (metadata only).
+    List {
+        /// Paths starting with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// A secret's metadata and versions (no values).
+    Versions { path: String },
+    /// Soft-delete versions (the newest by default); undelete brings them back.
+    Delete {
+        path: String,
+        #[arg(long = "version")]
+        versions: Vec<u64>,
+    },
+    /// Bring soft-deleted versions back.
+    Undelete {
+        path: String,
+        #[arg(long = "version")]
+        versions: Vec<u64>,
+    },
+    /// Destroy versions for good: their ciphertext is erased.
+    Destroy {
+        path: String,
+        #[arg(long = "version")]
+        versions: Vec<u64>,
+    },
 }
 
 #[derive(Debug, Args)]

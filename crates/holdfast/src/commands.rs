@@ -624,3 +624,87 @@ pub async fn leak(c: &Client, json: bool, cmd: LeakCmd) -> anyhow::Result<()> {
         }
     }
 }
+
+pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyhow::Result<()> {
+    use crate::cli::SecretCmd;
+    match cmd {
+        SecretCmd::Put {
+            path,
+            value_file,
+            cas,
+            owner_identity,
+            consumers,
+            max_age_days,
+        } => {
+            let value = zeroize::Zeroizing::new(match value_file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read `{}`", f.display()))?,
+                None => {
+                    let mut v = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut v)
+                        .context("cannot read the value from standard input")?;
+                    v
+                }
+            });
+            // One trailing newline (from `echo` or an editor) is not part of the value.
+            let trimmed = value.strip_suffix('\n').unwrap_or(&value);
+            let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+            let req = holdfast_types::PutSecretRequest {
+                value: Some(trimmed.to_string()),
+                cas,
+                owner_identity,
+                consumers: (!consumers.is_empty()).then_some(consumers),
+                max_age_days,
+            };
+            let w = c.put_secret(&path, &req).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&w)?);
+            } else {
+                println!("{} version {}", w.path, w.version);
+            }
+        }
+        SecretCmd::Get { path, version } => {
+            let v = c.get_secret(&path, version).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}", v.value);
+            }
+        }
+        SecretCmd::List { prefix, page } => {
+            let filters = [("prefix", prefix.as_deref())];
+            list::<holdfast_types::SecretMetaView>(
+                c,
+                json,
+                "/secrets",
+                &filters,
+                &page,
+                &[
+                    "path",
+                    "current",
+                    "owner_identity",
+                    "last_read_at",
+                    "updated_at",
+                ],
+            )
+            .await?;
+        }
+        SecretCmd::Versions { path } => {
+            let m = c.secret_metadata(&path).await?;
+            crate::output::record(json, &m)?;
+        }
+        SecretCmd::Delete { path, versions } => {
+            let m = c.secret_versions("delete", &path, versions).await?;
+            crate::output::record(json, &m)?;
+        }
+        SecretCmd::Undelete { path, versions } => {
+            let m = c.secret_versions("undelete", &path, versions).await?;
+            crate::output::record(json, &m)?;
+        }
+        SecretCmd::Destroy { path, versions } => {
+            let m = c.secret_versions("destroy", &path, versions).await?;
+            crate::output::record(json, &m)?;
+        }
+    }
+    Ok(())
+}

@@ -88,6 +88,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             .await
             .map(|()| true),
         Command::Audit(c) => commands::audit(&client(&cli.global)?, json, c).await,
+        Command::Secret(c) => commands::secret(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
         Command::Discover(a) => {
             let c = if a.dry_run {
                 None

@@ -15,3 +15,4 @@ mod durability;
 mod postgres;
 mod scan;
 mod tls;
+mod vault;

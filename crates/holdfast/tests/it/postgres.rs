@@ -137,3 +137,53 @@ async fn an_import_on_one_replica_is_the_graph_of_the_other() {
     assert!(!again.changed, "{again:#?}");
     assert_eq!(again.identities_unchanged, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plaintext_written_through_the_api_is_in_no_postgres_table() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let s = Server::start(d.path(), &["--database-url", &db.url]);
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    let plaintext = "pg-pl41ntext-never-at-rest-91c2";
+    c.put_secret(
+        "team/db/password",
+        &holdfast_types::PutSecretRequest {
+            value: Some(plaintext.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c.get_secret("team/db/password", None).await.unwrap().value,
+        plaintext
+    );
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let tables = client
+        .query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(tables.len() >= 10);
+    let mut saw_ciphertext = false;
+    for t in tables {
+        let name: String = t.get(0);
+        let rows = client
+            .query(&format!("SELECT t::text FROM \"{name}\" t"), &[])
+            .await
+            .unwrap();
+        for r in rows {
+            let text: String = r.get(0);
+            assert!(!text.contains(plaintext), "plaintext in table {name}");
+            saw_ciphertext |= text.contains("hfv1:");
+        }
+    }
+    assert!(saw_ciphertext);
+}
