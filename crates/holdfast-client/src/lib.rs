@@ -170,6 +170,18 @@ impl Client {
         self.post("/sys/seal", &serde_json::json!({})).await
     }
 
+    pub async fn rotate_keyring(&self) -> Result<holdfast_types::KeyringRotated> {
+        self.post("/sys/rotate-keyring", &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn rekey(
+        &self,
+        r: &holdfast_types::InitRequest,
+    ) -> Result<holdfast_types::RekeyResponse> {
+        self.post("/sys/rekey", r).await
+    }
+
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.get("/openapi.json", vec![]).await
     }

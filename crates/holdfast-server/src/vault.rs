@@ -20,6 +20,8 @@ pub const VAULT_ID: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_
 struct Open {
     root: RootKey,
     keyring: Keyring,
+    /// Which stored keyring this is (its nonce): another replica's rotation changes it.
+    sealed_nonce: String,
 }
 
 /// Seal state and unseal progress of this node.
@@ -75,6 +77,39 @@ impl VaultState {
             .ok_or_else(sealed_error)
     }
 
+    /// The keyring as stored now: when another replica rotated it, it is reopened with this
+    /// node's root key. `sealed` when this node is.
+    pub async fn current_keyring(&self, store: &dyn Store) -> Result<Keyring, ApiError> {
+        let (root, keyring, nonce) = {
+            let guard = self
+                .open
+                .read()
+                .map_err(|_| ApiError::internal("vault state", "lock poisoned"))?;
+            let open = guard.as_ref().ok_or_else(sealed_error)?;
+            (
+                open.root.clone(),
+                open.keyring.clone(),
+                open.sealed_nonce.clone(),
+            )
+        };
+        let config: Option<VaultConfig> = holdfast_store::get(store, VAULT_ID).await?;
+        let Some(config) = config else {
+            return Ok(keyring);
+        };
+        if config.keyring_nonce == nonce {
+            return Ok(keyring);
+        }
+        let fresh = Keyring::open(&sealed_keyring(&config), &root).map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sealed",
+                "the vault was rekeyed on another server: seal this one and unseal it with the new shares",
+            )
+        })?;
+        self.set_open(root, fresh.clone(), &config.keyring_nonce);
+        Ok(fresh)
+    }
+
     /// The root key, or `sealed` (to reseal the keyring after a rotation).
     pub fn root(&self) -> Result<RootKey, ApiError> {
         self.open
@@ -84,9 +119,13 @@ impl VaultState {
             .ok_or_else(sealed_error)
     }
 
-    pub fn set_open(&self, root: RootKey, keyring: Keyring) {
+    pub fn set_open(&self, root: RootKey, keyring: Keyring, sealed_nonce: &str) {
         if let Ok(mut o) = self.open.write() {
-            *o = Some(Open { root, keyring });
+            *o = Some(Open {
+                root,
+                keyring,
+                sealed_nonce: sealed_nonce.to_string(),
+            });
         }
         if let Ok(mut u) = self.unsealer.lock() {
             *u = None;
@@ -148,7 +187,7 @@ impl VaultState {
                 threshold,
             }),
             Ok(Progress::Unsealed { root, keyring }) => {
-                self.set_open(root, keyring);
+                self.set_open(root, keyring, &config.keyring_nonce);
                 Ok(SealStatus {
                     sealed: false,
                     progress: 0,
@@ -180,7 +219,7 @@ impl VaultState {
                 path.display()
             )
         })?;
-        self.set_open(root, keyring);
+        self.set_open(root, keyring, &config.keyring_nonce);
         Ok(true)
     }
 }

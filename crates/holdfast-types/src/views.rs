@@ -546,3 +546,21 @@ impl From<holdfast_core::Secret> for SecretMetaView {
 }
 
 page!(SecretPage, SecretMetaView);
+
+/// What a keyring rotation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyringRotated {
+    /// The data key new writes use from now on.
+    pub active_key: u32,
+    /// Versions re-encrypted under it.
+    pub rewrapped: u64,
+    /// Versions that could not be (altered ciphertexts, or written concurrently: run it again).
+    pub failed: u64,
+}
+
+/// New unseal shares after a rekey, shown only here.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RekeyResponse {
+    pub unseal_shares: Vec<String>,
+    pub unseal_threshold: u8,
+}

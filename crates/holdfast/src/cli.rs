@@ -256,6 +256,15 @@ pub enum OperatorCmd {
     /// Seal the vault on this server: drop its keys from memory. Secret operations stop until it
     /// is unsealed again.
     Seal,
+    /// Replace the vault's root key and hand out new shares (the old ones stop working).
+    Rekey {
+        #[arg(long)]
+        shares: Option<u8>,
+        #[arg(long)]
+        threshold: Option<u8>,
+    },
+    /// Add a data key for new writes and re-encrypt every stored secret version under it.
+    RotateKeyring,
 }
 
 #[derive(Debug, Args)]

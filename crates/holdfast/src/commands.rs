@@ -554,6 +554,35 @@ pub async fn operator(c: &Client, json: bool, cmd: crate::cli::OperatorCmd) -> a
             }
             Ok(())
         }
+        OperatorCmd::Rekey { shares, threshold } => {
+            let r = c
+                .rekey(&holdfast_types::InitRequest { shares, threshold })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "Rekeyed. New unseal key shares (shown only now; any {} of them unseal):\n",
+                    r.unseal_threshold
+                );
+                for s in &r.unseal_shares {
+                    println!("  {s}");
+                }
+            }
+            Ok(())
+        }
+        OperatorCmd::RotateKeyring => {
+            let r = c.rotate_keyring().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "data key {} is active; {} versions re-encrypted, {} could not be",
+                    r.active_key, r.rewrapped, r.failed
+                );
+            }
+            Ok(())
+        }
         OperatorCmd::Seal => {
             let s = c.seal().await?;
             if json {

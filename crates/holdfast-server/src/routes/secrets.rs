@@ -105,7 +105,7 @@ pub async fn put(
             )
         })?;
     }
-    let keyring = state.vault.keyring()?;
+    let keyring = state.vault.current_keyring(ctx.store()).await?;
     let now = ctx.now();
     let existing = get_by::<Secret>(ctx.store(), "path", &path).await?;
     let current = existing.as_ref().map_or(0, |s| s.current);
@@ -204,7 +204,7 @@ pub async fn get(
 ) -> ApiResult<AxumJson<SecretValueView>> {
     ctx.require(Scope::Write, "secret.read").await?;
     check_path(&path)?;
-    let keyring = state.vault.keyring()?;
+    let keyring = state.vault.current_keyring(ctx.store()).await?;
     let actor = ctx
         .principal
         .as_ref()

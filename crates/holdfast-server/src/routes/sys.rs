@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use holdfast_core::{ApiToken, Scope, SealMode, VaultConfig};
 use holdfast_store::Change;
-use holdfast_types::{Health, InitRequest, InitResponse, SealStatusView, UnsealRequest};
+use holdfast_types::{
+    Health, InitRequest, InitResponse, KeyringRotated, RekeyResponse, SealStatusView, UnsealRequest,
+};
 use holdfast_vault::{Keyring, RootKey, Share};
 use serde_json::json;
 use uuid::Uuid;
@@ -96,6 +98,7 @@ pub async fn init(
             .collect(),
         SealMode::KeyFile => Vec::new(),
     };
+    let config_nonce = sealed.nonce.clone();
     let config = VaultConfig {
         id: VAULT_ID,
         version: 1,
@@ -148,7 +151,7 @@ pub async fn init(
         }
         return Err(e);
     }
-    state.vault.set_open(root, keyring);
+    state.vault.set_open(root, keyring, &config_nonce);
     tracing::info!(token_id = %id, seal_mode = mode.as_str(), "holdfast initialised; root token issued");
     Ok((
         StatusCode::CREATED,
@@ -225,5 +228,167 @@ pub async fn seal(ctx: Ctx, State(state): State<AppState>) -> ApiResult<AxumJson
         sealed: s.sealed,
         progress: s.progress,
         threshold: s.threshold,
+    }))
+}
+
+async fn require_config(state: &AppState) -> ApiResult<VaultConfig> {
+    vault_config(state).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_initialized",
+            "holdfast is not initialised",
+        )
+    })
+}
+
+/// Adds a data key that new writes use, then re-encrypts every stored version under it (older
+/// keys stay in the keyring, so anything not yet moved still reads).
+#[utoipa::path(post, path = "/v1/sys/rotate-keyring", tag = "sys",
+    responses((status = 200, body = KeyringRotated), (status = 503, body = holdfast_types::ErrorBody)))]
+pub async fn rotate_keyring(
+    ctx: Ctx,
+    State(state): State<AppState>,
+) -> ApiResult<AxumJson<KeyringRotated>> {
+    ctx.require(Scope::Admin, "sys.rotate_keyring").await?;
+    let config = require_config(&state).await?;
+    let root = state.vault.root()?;
+    let mut keyring = state.vault.current_keyring(ctx.store()).await?;
+    let now = ctx.now();
+    let created = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let internal = |e: holdfast_vault::VaultError| ApiError::internal("rotating the keyring", e);
+    let active = keyring.rotate(&created).map_err(internal)?;
+    let sealed = keyring.seal(&root).map_err(internal)?;
+    let mut next = config.clone();
+    next.version += 1;
+    next.keyring_nonce = sealed.nonce.clone();
+    next.keyring_ciphertext = sealed.ciphertext;
+    next.updated_at = now;
+    ctx.commit(
+        vec![Change::update(&next)?],
+        "sys.rotate_keyring",
+        None,
+        json!({"active_key": active}),
+    )
+    .await?;
+    state.vault.set_open(root, keyring.clone(), &sealed.nonce);
+    // Rewrap: one transaction (and audit record) per secret.
+    let (mut rewrapped, mut failed) = (0u64, 0u64);
+    let secrets: Vec<holdfast_core::Secret> =
+        holdfast_store::find_all(ctx.store(), vec![], 500).await?;
+    for secret in secrets {
+        let mut next = secret.clone();
+        let mut moved = Vec::new();
+        for v in next
+            .versions
+            .iter_mut()
+            .filter(|v| !v.destroyed && !v.ciphertext.is_empty())
+        {
+            let Ok(env) = v.ciphertext.parse::<holdfast_vault::Envelope>() else {
+                failed += 1;
+                continue;
+            };
+            if env.key_id == active {
+                continue;
+            }
+            match keyring.rewrap(&secret.path, v.version, &env) {
+                Ok(new) => {
+                    v.ciphertext = new.to_string();
+                    moved.push(v.version);
+                }
+                Err(_) => failed += 1,
+            }
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        next.version += 1;
+        let n = moved.len() as u64;
+        let detail = json!({"path": secret.path, "versions": moved, "key_id": active});
+        match ctx
+            .commit(
+                vec![Change::update(&next)?],
+                "secret.rewrap",
+                Some(format!("secret:{}", secret.path)),
+                detail,
+            )
+            .await
+        {
+            Ok(_) => rewrapped += n,
+            Err(e) if e.status == StatusCode::CONFLICT => failed += n,
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::info!(active_key = active, rewrapped, failed, "keyring rotated");
+    Ok(AxumJson(KeyringRotated {
+        active_key: active,
+        rewrapped,
+        failed,
+    }))
+}
+
+/// Replaces the root key: the keyring is resealed under a new key, split into new shares (shown
+/// only here). The old shares stop working. Vaults unsealed by a key file are rekeyed by
+/// replacing the file (not yet supported).
+#[utoipa::path(post, path = "/v1/sys/rekey", tag = "sys", request_body = InitRequest,
+    responses((status = 200, body = RekeyResponse), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn rekey(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<InitRequest>,
+) -> ApiResult<AxumJson<RekeyResponse>> {
+    ctx.require(Scope::Admin, "sys.rekey").await?;
+    let config = require_config(&state).await?;
+    if config.mode != SealMode::Shamir {
+        return Err(ApiError::invalid(
+            "shares",
+            "this vault unseals from a key file; rekeying it is not supported yet",
+        ));
+    }
+    let shares = req.shares.unwrap_or(config.shares);
+    let threshold = req.threshold.unwrap_or(config.threshold);
+    if shares < 2 {
+        return Err(ApiError::invalid("shares", "must be at least 2"));
+    }
+    if threshold < 2 || threshold > shares {
+        return Err(ApiError::invalid(
+            "threshold",
+            format!("must be between 2 and the number of shares ({shares})"),
+        ));
+    }
+    let keyring = state.vault.current_keyring(ctx.store()).await?;
+    let internal = |e: holdfast_vault::VaultError| ApiError::internal("rekeying the vault", e);
+    let root = RootKey::generate().map_err(internal)?;
+    let sealed = keyring.seal(&root).map_err(internal)?;
+    let texts: Vec<String> = root
+        .split(shares, threshold)
+        .map_err(internal)?
+        .iter()
+        .map(|s| s.to_text().to_string())
+        .collect();
+    let mut next = config.clone();
+    next.version += 1;
+    next.shares = shares;
+    next.threshold = threshold;
+    next.keyring_nonce = sealed.nonce.clone();
+    next.keyring_ciphertext = sealed.ciphertext;
+    next.updated_at = ctx.now();
+    ctx.commit(
+        vec![Change::update(&next)?],
+        "sys.rekey",
+        None,
+        json!({"shares": shares, "threshold": threshold}),
+    )
+    .await?;
+    state.vault.set_open(root, keyring, &sealed.nonce);
+    tracing::warn!(
+        shares,
+        threshold,
+        "vault rekeyed: the old shares no longer unseal it"
+    );
+    Ok(AxumJson(RekeyResponse {
+        unseal_shares: texts,
+        unseal_threshold: threshold,
     }))
 }

@@ -187,3 +187,59 @@ async fn a_plaintext_written_through_the_api_is_in_no_postgres_table() {
     }
     assert!(saw_ciphertext);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_replica_unseals_on_its_own_and_follows_the_other_s_keyring_rotation() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start(d1.path(), &["--database-url", &db.url]);
+    let b = Server::start(d2.path(), &["--database-url", &db.url]);
+    let init = a
+        .client(None)
+        .init_with(&holdfast_types::InitRequest {
+            shares: Some(2),
+            threshold: Some(2),
+        })
+        .await
+        .unwrap();
+    let (ca, cb) = (
+        a.client(Some(&init.root_token)),
+        b.client(Some(&init.root_token)),
+    );
+    let put = |v: &str| holdfast_types::PutSecretRequest {
+        value: Some(v.into()),
+        ..Default::default()
+    };
+    ca.put_secret("shared/one", &put("before-rotation"))
+        .await
+        .unwrap();
+    // B has its own seal state.
+    assert!(cb.health().await.unwrap().sealed);
+    assert_eq!(
+        cb.get_secret("shared/one", None)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(503)
+    );
+    cb.unseal(&init.unseal_shares[0]).await.unwrap();
+    cb.unseal(&init.unseal_shares[1]).await.unwrap();
+    assert_eq!(
+        cb.get_secret("shared/one", None).await.unwrap().value,
+        "before-rotation"
+    );
+    // A rotates the keyring; B reads what A writes under the new key.
+    assert_eq!(ca.rotate_keyring().await.unwrap().active_key, 2);
+    ca.put_secret("shared/two", &put("after-rotation"))
+        .await
+        .unwrap();
+    assert_eq!(
+        cb.get_secret("shared/two", None).await.unwrap().value,
+        "after-rotation"
+    );
+    assert_eq!(
+        cb.get_secret("shared/one", None).await.unwrap().value,
+        "before-rotation"
+    );
+}

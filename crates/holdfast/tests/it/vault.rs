@@ -319,3 +319,59 @@ async fn versions_check_and_set_and_soft_delete() {
         .unwrap_err();
     assert!(e.to_string().contains("value"), "{e}");
 }
+
+#[tokio::test]
+async fn keyring_rotation_rewraps_every_version_and_rekey_replaces_the_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let (token, old_shares) = init_shamir(&s, 3, 2).await;
+    let c = s.client(Some(&token));
+    put(&c, "k/one", "first").await;
+    put(&c, "k/one", "second").await;
+    put(&c, "k/two", "third").await;
+    let r = c.rotate_keyring().await.unwrap();
+    assert_eq!((r.active_key, r.rewrapped, r.failed), (2, 3, 0));
+    assert_eq!(c.get_secret("k/one", Some(1)).await.unwrap().value, "first");
+    assert_eq!(c.get_secret("k/two", None).await.unwrap().value, "third");
+    // Nothing left to move the second time.
+    assert_eq!(
+        c.rotate_keyring().await.unwrap().rewrapped,
+        3,
+        "key 3 is new: every version moves again"
+    );
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "operator",
+            "rekey",
+            "--shares",
+            "4",
+            "--threshold",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rekey: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let new_shares: Vec<String> = rekey["unseal_shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(new_shares.len(), 4);
+    s.stop();
+
+    let s = Server::start(dir.path(), &[]);
+    let c = s.client(Some(&token));
+    // The old shares no longer unseal; the new ones do.
+    c.unseal(&old_shares[0]).await.unwrap();
+    assert_eq!(
+        c.unseal(&old_shares[1]).await.unwrap_err().status(),
+        Some(422)
+    );
+    c.unseal(&new_shares[3]).await.unwrap();
+    assert!(!c.unseal(&new_shares[0]).await.unwrap().sealed);
+    assert_eq!(c.get_secret("k/one", None).await.unwrap().value, "second");
+}
