@@ -26,15 +26,22 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(crate::cli::BenchCmd::Graph {
-        identities,
-        edges,
-        queries,
-        threads,
-        database_url,
-    }) = args.command
-    {
-        return crate::benchgraph::run(identities, edges, queries, threads, database_url).await;
+    match args.command {
+        Some(crate::cli::BenchCmd::Graph {
+            identities,
+            edges,
+            queries,
+            threads,
+            database_url,
+        }) => {
+            return crate::benchgraph::run(identities, edges, queries, threads, database_url).await;
+        }
+        Some(crate::cli::BenchCmd::Secrets {
+            count,
+            concurrency,
+            database_url,
+        }) => return crate::benchsecrets::run(count, concurrency, database_url).await,
+        None => {}
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let settings = Settings {

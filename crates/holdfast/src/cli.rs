@@ -590,6 +590,17 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// Secret writes and reads through the HTTP API with audit on, beside the raw audited insert
+    /// rate of the same store, as a ratio.
+    Secrets {
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Benchmark against PostgreSQL (an empty database) instead of a fresh embedded store.
+        #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
     /// Generate an estate, import it into a fresh store, compute every blast radius; print time
     /// and peak memory.
     Graph {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod benchgraph;
+mod benchsecrets;
 mod cli;
 mod commands;
 mod demo;
