@@ -175,13 +175,6 @@ impl Client {
             .await
     }
 
-    pub async fn rekey(
-        &self,
-        r: &holdfast_types::InitRequest,
-    ) -> Result<holdfast_types::RekeyResponse> {
-        self.post("/sys/rekey", r).await
-    }
-
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.get("/openapi.json", vec![]).await
     }

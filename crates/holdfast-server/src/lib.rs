@@ -50,7 +50,6 @@ pub fn router(state: AppState) -> Router {
         .route("/sys/unseal", post(sys::unseal))
         .route("/sys/seal", post(sys::seal))
         .route("/sys/rotate-keyring", post(sys::rotate_keyring))
-        .route("/sys/rekey", post(sys::rekey))
         .route("/openapi.json", get(openapi::document))
         .route("/owners", post(owners::create).get(owners::list))
         .route("/owners/{owner}", get(owners::show).patch(owners::update))

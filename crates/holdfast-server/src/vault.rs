@@ -28,6 +28,9 @@ struct Open {
 #[derive(Debug, Default)]
 pub struct VaultState {
     open: RwLock<Option<Open>>,
+    /// Bumped by every seal: key material computed before a seal (a keyring refresh, a
+    /// rotation) is not put back after it.
+    seal_generation: std::sync::atomic::AtomicU64,
     unsealer: Mutex<Option<Unsealer>>,
     /// Where the root key lives in single-node setups (written at init, read at start).
     pub key_file: Option<PathBuf>,
@@ -80,6 +83,7 @@ impl VaultState {
     /// The keyring as stored now: when another replica rotated it, it is reopened with this
     /// node's root key. `sealed` when this node is.
     pub async fn current_keyring(&self, store: &dyn Store) -> Result<Keyring, ApiError> {
+        let generation = self.generation();
         let (root, keyring, nonce) = {
             let guard = self
                 .open
@@ -99,14 +103,12 @@ impl VaultState {
         if config.keyring_nonce == nonce {
             return Ok(keyring);
         }
-        let fresh = Keyring::open(&sealed_keyring(&config), &root).map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "sealed",
-                "the vault was rekeyed on another server: seal this one and unseal it with the new shares",
-            )
-        })?;
-        self.set_open(root, fresh.clone(), &config.keyring_nonce);
+        let Ok(fresh) = Keyring::open(&sealed_keyring(&config), &root) else {
+            // The stored keyring is sealed under another root key: this node's key is stale.
+            self.seal();
+            return Err(sealed_error());
+        };
+        self.replace_keyring(fresh.clone(), &config.keyring_nonce, generation);
         Ok(fresh)
     }
 
@@ -119,6 +121,13 @@ impl VaultState {
             .ok_or_else(sealed_error)
     }
 
+    /// The current seal generation, to pass to [`VaultState::replace_keyring`].
+    pub fn generation(&self) -> u64 {
+        self.seal_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Opens the vault (after init or unsealing).
     pub fn set_open(&self, root: RootKey, keyring: Keyring, sealed_nonce: &str) {
         if let Ok(mut o) = self.open.write() {
             *o = Some(Open {
@@ -127,18 +136,30 @@ impl VaultState {
                 sealed_nonce: sealed_nonce.to_string(),
             });
         }
-        if let Ok(mut u) = self.unsealer.lock() {
-            *u = None;
+    }
+
+    /// Swaps in a newer keyring, unless the vault was sealed since `generation` was read.
+    pub fn replace_keyring(&self, keyring: Keyring, sealed_nonce: &str, generation: u64) {
+        if let Ok(mut o) = self.open.write()
+            && self.generation() == generation
+            && let Some(open) = o.as_mut()
+        {
+            open.keyring = keyring;
+            open.sealed_nonce = sealed_nonce.to_string();
         }
     }
 
     /// Drops the key material from memory.
     pub fn seal(&self) {
-        if let Ok(mut o) = self.open.write() {
-            *o = None;
+        // Same lock order as unsealing: the unsealer, then the keys.
+        let mut u = self.unsealer.lock().ok();
+        if let Some(u) = u.as_mut() {
+            **u = None;
         }
-        if let Ok(mut u) = self.unsealer.lock() {
-            *u = None;
+        if let Ok(mut o) = self.open.write() {
+            self.seal_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            *o = None;
         }
     }
 
@@ -172,21 +193,27 @@ impl VaultState {
                 "this vault is unsealed by its key file, not by shares",
             ));
         }
-        let result = {
-            let mut guard = self
-                .unsealer
-                .lock()
-                .map_err(|_| ApiError::internal("unseal", "lock poisoned"))?;
-            let unsealer = guard.get_or_insert_with(|| Unsealer::new(config.threshold));
-            unsealer.submit(share, &sealed_keyring(config))
-        };
-        match result {
+        let mut guard = self
+            .unsealer
+            .lock()
+            .map_err(|_| ApiError::internal("unseal", "lock poisoned"))?;
+        // A threshold changed elsewhere since the first share: start over with the new one.
+        if guard
+            .as_ref()
+            .is_some_and(|u| u.progress().1 != config.threshold)
+        {
+            *guard = None;
+        }
+        let unsealer = guard.get_or_insert_with(|| Unsealer::new(config.threshold));
+        match unsealer.submit(share, &sealed_keyring(config)) {
             Ok(Progress::NeedMore { have, threshold }) => Ok(SealStatus {
                 sealed: true,
                 progress: have,
                 threshold,
             }),
             Ok(Progress::Unsealed { root, keyring }) => {
+                // Opened while the unsealer lock is held, so a seal cannot slip in between.
+                *guard = None;
                 self.set_open(root, keyring, &config.keyring_nonce);
                 Ok(SealStatus {
                     sealed: false,
@@ -232,9 +259,26 @@ pub fn read_key_file(path: &Path) -> Result<RootKey, String> {
     RootKey::from_hex(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
-/// Writes a new key file, readable by its owner only; refuses to overwrite one.
+/// Writes a new key file, readable by its owner only; refuses to overwrite one. Written to a
+/// temporary file, synced, then linked into place (so a crash never leaves a partial key file
+/// under the real name), and the directory synced.
 pub fn write_key_file(path: &Path, root: &RootKey) -> Result<(), String> {
     use std::io::Write;
+    if path.exists() {
+        return Err(format!("the key file `{}` already exists", path.display()));
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("unseal.key"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -242,10 +286,17 @@ pub fn write_key_file(path: &Path, root: &RootKey) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| format!("cannot create the key file `{}`: {e}", path.display()))?;
-    f.write_all(root.to_hex().as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write the key file `{}`: {e}", path.display()))
+    let written = opts
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(root.to_hex().as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(|e| format!("cannot write the key file `{}`: {e}", path.display()))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }

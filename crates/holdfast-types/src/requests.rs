@@ -264,11 +264,17 @@ pub struct InitRequest {
 }
 
 /// One unseal key share.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnsealRequest {
     /// `hfs1-…`
     pub share: Option<String>,
+}
+
+impl std::fmt::Debug for UnsealRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnsealRequest([redacted])")
+    }
 }
 
 /// A new version of a secret.

@@ -27,7 +27,7 @@ pub struct Health {
 }
 
 /// What `operator init` returns, once.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct InitResponse {
     /// The first admin token. Shown only here; Holdfast keeps only its hash.
     pub root_token: String,
@@ -558,9 +558,17 @@ pub struct KeyringRotated {
     pub failed: u64,
 }
 
-/// New unseal shares after a rekey, shown only here.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RekeyResponse {
-    pub unseal_shares: Vec<String>,
-    pub unseal_threshold: u8,
+impl std::fmt::Debug for InitResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitResponse")
+            .field("root_token", &"[redacted]")
+            .field("root_token_id", &self.root_token_id)
+            .field("seal_mode", &self.seal_mode)
+            .field(
+                "unseal_shares",
+                &format!("[{} redacted]", self.unseal_shares.len()),
+            )
+            .field("unseal_threshold", &self.unseal_threshold)
+            .finish()
+    }
 }

@@ -120,7 +120,7 @@ pub enum SecretCmd {
     },
     /// List secrets (metadata only).
     List {
-        /// Paths starting with this.
+        /// Paths containing this (case-insensitive).
         #[arg(long)]
         prefix: Option<String>,
         #[command(flatten)]
@@ -248,21 +248,12 @@ pub enum OperatorCmd {
         #[arg(long)]
         threshold: Option<u8>,
     },
-    /// Give one unseal key share (`hfs1-…`); repeat with other holders' shares until unsealed.
-    Unseal {
-        /// The share; read from standard input when omitted, so it stays out of shell history.
-        share: Option<String>,
-    },
+    /// Give one unseal key share (`hfs1-…`) on standard input — never as an argument, so it
+    /// stays out of shell history and process lists; repeat with other holders' shares.
+    Unseal,
     /// Seal the vault on this server: drop its keys from memory. Secret operations stop until it
     /// is unsealed again.
     Seal,
-    /// Replace the vault's root key and hand out new shares (the old ones stop working).
-    Rekey {
-        #[arg(long)]
-        shares: Option<u8>,
-        #[arg(long)]
-        threshold: Option<u8>,
-    },
     /// Add a data key for new writes and re-encrypt every stored secret version under it.
     RotateKeyring,
 }

@@ -533,41 +533,18 @@ pub async fn operator(c: &Client, json: bool, cmd: crate::cli::OperatorCmd) -> a
     use crate::cli::OperatorCmd;
     match cmd {
         OperatorCmd::Init { shares, threshold } => init(c, json, shares, threshold).await,
-        OperatorCmd::Unseal { share } => {
-            let share = match share {
-                Some(s) => s,
-                None => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("cannot read the share from standard input")?;
-                    line.trim().to_string()
-                }
-            };
-            let s = c.unseal(&share).await?;
+        OperatorCmd::Unseal => {
+            let mut line = zeroize::Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the share from standard input")?;
+            let s = c.unseal(line.trim()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else if s.sealed {
                 println!("sealed: {} of {} shares given", s.progress, s.threshold);
             } else {
                 println!("unsealed");
-            }
-            Ok(())
-        }
-        OperatorCmd::Rekey { shares, threshold } => {
-            let r = c
-                .rekey(&holdfast_types::InitRequest { shares, threshold })
-                .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!(
-                    "Rekeyed. New unseal key shares (shown only now; any {} of them unseal):\n",
-                    r.unseal_threshold
-                );
-                for s in &r.unseal_shares {
-                    println!("  {s}");
-                }
             }
             Ok(())
         }
@@ -654,8 +631,38 @@ pub async fn leak(c: &Client, json: bool, cmd: LeakCmd) -> anyhow::Result<()> {
     }
 }
 
+/// Secret paths are checked here as the server checks them: URL handling would otherwise quietly
+/// turn `a/../b` into `b` before the server could refuse it.
+fn check_secret_path(path: &str) -> anyhow::Result<()> {
+    let ok = !path.is_empty()
+        && path.len() <= 512
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        });
+    if !ok {
+        bail!(
+            "`{path}` is not a secret path: `/`-separated segments of letters, digits, `.`, `_` or `-` (no empty, `.` or `..` segment)"
+        );
+    }
+    Ok(())
+}
+
 pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyhow::Result<()> {
     use crate::cli::SecretCmd;
+    match &cmd {
+        SecretCmd::Put { path, .. }
+        | SecretCmd::Get { path, .. }
+        | SecretCmd::Versions { path }
+        | SecretCmd::Delete { path, .. }
+        | SecretCmd::Undelete { path, .. }
+        | SecretCmd::Destroy { path, .. } => check_secret_path(path)?,
+        SecretCmd::List { .. } => {}
+    }
     match cmd {
         SecretCmd::Put {
             path,

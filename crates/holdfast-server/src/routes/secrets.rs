@@ -105,84 +105,100 @@ pub async fn put(
             )
         })?;
     }
-    let keyring = state.vault.current_keyring(ctx.store()).await?;
-    let now = ctx.now();
-    let existing = get_by::<Secret>(ctx.store(), "path", &path).await?;
-    let current = existing.as_ref().map_or(0, |s| s.current);
-    if let Some(expected) = cas
-        && expected != current
-    {
-        let mut e = ApiError::new(
-            StatusCode::CONFLICT,
-            "stale",
-            format!("check-and-set failed: `{path}` is at version {current}, not {expected}"),
-        );
-        e.field = Some("cas".into());
-        return Err(e);
+    // A write without check-and-set retries when a read or another write bumped the record in
+    // between; with check-and-set the caller decides.
+    for attempt in 0..5 {
+        let keyring = state.vault.current_keyring(ctx.store()).await?;
+        let now = ctx.now();
+        let existing = get_by::<Secret>(ctx.store(), "path", &path).await?;
+        let current = existing.as_ref().map_or(0, |s| s.current);
+        if let Some(expected) = cas
+            && expected != current
+        {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "stale",
+                format!("check-and-set failed: `{path}` is at version {current}, not {expected}"),
+            );
+            e.field = Some("cas".into());
+            return Err(e);
+        }
+        let version = current + 1;
+        let envelope = keyring
+            .encrypt(&path, version, value.as_bytes())
+            .map_err(|e| ApiError::internal("encrypting a secret", e))?;
+        let entry = SecretVersion {
+            version,
+            ciphertext: envelope.to_string(),
+            created_at: now,
+            created_by: ctx
+                .principal
+                .as_ref()
+                .map(|p| p.actor())
+                .unwrap_or_default(),
+            deleted_at: None,
+            destroyed: false,
+        };
+        let change = match existing {
+            None => {
+                let secret = Secret {
+                    id: uuid::Uuid::now_v7(),
+                    version: 1,
+                    path: path.clone(),
+                    current: version,
+                    versions: vec![entry],
+                    owner_identity,
+                    consumers: consumers.clone().unwrap_or_default(),
+                    max_age_days,
+                    created_at: now,
+                    updated_at: now,
+                    last_read_at: None,
+                    last_read_by: None,
+                };
+                Change::insert(&secret)?
+            }
+            Some(mut secret) => {
+                secret.version += 1;
+                secret.current = version;
+                secret.versions.push(entry);
+                if owner_identity.is_some() {
+                    secret.owner_identity = owner_identity;
+                }
+                if let Some(c) = consumers.clone() {
+                    secret.consumers = c;
+                }
+                if max_age_days.is_some() {
+                    secret.max_age_days = max_age_days;
+                }
+                secret.updated_at = now;
+                Change::update(&secret)?
+            }
+        };
+        let committed = ctx
+            .commit(
+                vec![change],
+                "secret.write",
+                Some(format!("secret:{path}")),
+                json!({"path": path, "version": version, "key_id": envelope.key_id}),
+            )
+            .await;
+        match committed {
+            Ok(_) => {
+                return Ok(AxumJson(SecretWritten {
+                    path,
+                    version,
+                    created_at: now,
+                }));
+            }
+            Err(e) if cas.is_none() && e.status == StatusCode::CONFLICT && attempt < 4 => continue,
+            Err(e) => return Err(e),
+        }
     }
-    let version = current + 1;
-    let envelope = keyring
-        .encrypt(&path, version, value.as_bytes())
-        .map_err(|e| ApiError::internal("encrypting a secret", e))?;
-    let entry = SecretVersion {
-        version,
-        ciphertext: envelope.to_string(),
-        created_at: now,
-        created_by: ctx
-            .principal
-            .as_ref()
-            .map(|p| p.actor())
-            .unwrap_or_default(),
-        deleted_at: None,
-        destroyed: false,
-    };
-    let change = match existing {
-        None => {
-            let secret = Secret {
-                id: uuid::Uuid::now_v7(),
-                version: 1,
-                path: path.clone(),
-                current: version,
-                versions: vec![entry],
-                owner_identity,
-                consumers: consumers.unwrap_or_default(),
-                max_age_days,
-                created_at: now,
-                updated_at: now,
-                last_read_at: None,
-                last_read_by: None,
-            };
-            Change::insert(&secret)?
-        }
-        Some(mut secret) => {
-            secret.version += 1;
-            secret.current = version;
-            secret.versions.push(entry);
-            if owner_identity.is_some() {
-                secret.owner_identity = owner_identity;
-            }
-            if let Some(c) = consumers {
-                secret.consumers = c;
-            }
-            if max_age_days.is_some() {
-                secret.max_age_days = max_age_days;
-            }
-            secret.updated_at = now;
-            Change::update(&secret)?
-        }
-    };
-    ctx.commit(
-        vec![change],
-        "secret.write",
-        Some(format!("secret:{path}")),
-        json!({"path": path, "version": version, "key_id": envelope.key_id}),
-    )
-    .await?;
-    Ok(AxumJson(SecretWritten {
-        path,
-        version,
-        created_at: now,
-    }))
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "stale",
+        format!("`{path}` kept changing while it was written; try again"),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -204,14 +220,14 @@ pub async fn get(
 ) -> ApiResult<AxumJson<SecretValueView>> {
     ctx.require(Scope::Write, "secret.read").await?;
     check_path(&path)?;
-    let keyring = state.vault.current_keyring(ctx.store()).await?;
     let actor = ctx
         .principal
         .as_ref()
         .map(|p| p.actor())
         .unwrap_or_default();
     // Recording the read can race a write to the same secret: read again and retry.
-    for _ in 0..3 {
+    for _ in 0..5 {
+        let keyring = state.vault.current_keyring(ctx.store()).await?;
         let secret = load(&ctx, &path).await?;
         let version = q.version.unwrap_or(secret.current);
         let entry = secret
@@ -283,7 +299,7 @@ pub async fn metadata(ctx: Ctx, Path(path): Path<String>) -> ApiResult<AxumJson<
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SecretFilter {
-    /// Paths starting with this.
+    /// Paths containing this (case-insensitive).
     pub prefix: Option<String>,
     pub owner_identity: Option<uuid::Uuid>,
     pub limit: Option<u32>,
@@ -321,12 +337,12 @@ async fn versions_op(
     req: SecretVersionsRequest,
     op: Op,
 ) -> ApiResult<AxumJson<SecretMetaView>> {
-    let action = match op {
-        Op::Delete => "secret.delete",
-        Op::Undelete => "secret.undelete",
-        Op::Destroy => "secret.destroy",
+    let (action, scope) = match op {
+        Op::Delete => ("secret.delete", Scope::Write),
+        Op::Undelete => ("secret.undelete", Scope::Write),
+        Op::Destroy => ("secret.destroy", Scope::Admin),
     };
-    ctx.require(Scope::Write, action).await?;
+    ctx.require(scope, action).await?;
     check_path(&path)?;
     let mut secret = load(&ctx, &path).await?;
     let wanted = if req.versions.is_empty() {

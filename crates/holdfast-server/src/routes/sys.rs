@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use holdfast_core::{ApiToken, Scope, SealMode, VaultConfig};
 use holdfast_store::Change;
 use holdfast_types::{
-    Health, InitRequest, InitResponse, KeyringRotated, RekeyResponse, SealStatusView, UnsealRequest,
+    Health, InitRequest, InitResponse, KeyringRotated, SealStatusView, UnsealRequest,
 };
 use holdfast_vault::{Keyring, RootKey, Share};
 use serde_json::json;
@@ -146,7 +146,11 @@ pub async fn init(
         )
         .await;
     if let Err(e) = committed {
-        if let (SealMode::KeyFile, Some(path)) = (mode, &key_file) {
+        // Remove the key file only if the commit surely did not land: a lost answer from the
+        // database must not cost the only copy of the root key.
+        if let (SealMode::KeyFile, Some(path)) = (mode, &key_file)
+            && matches!(vault_config(&state).await, Ok(None))
+        {
             let _ = std::fs::remove_file(path);
         }
         return Err(e);
@@ -186,9 +190,21 @@ pub async fn unseal(
     let text = req
         .share
         .ok_or_else(|| ApiError::invalid("share", "is required"))?;
-    let share: Share = text
-        .parse()
-        .map_err(|e: holdfast_vault::VaultError| ApiError::invalid("share", e.to_string()))?;
+    let text = zeroize::Zeroizing::new(text);
+    let share: Share = match text.parse() {
+        Ok(s) => s,
+        Err(e) => {
+            let e: holdfast_vault::VaultError = e;
+            let ev = ctx.event(
+                "sys.unseal",
+                None,
+                holdfast_audit::Outcome::Denied,
+                json!({"reason": "not a key share"}),
+            );
+            ctx.state.store.apply(vec![], ev).await?;
+            return Err(ApiError::invalid("share", e.to_string()));
+        }
+    };
     let index = share.index();
     let result = state.vault.submit(&config, share);
     let (outcome, detail) = match &result {
@@ -219,9 +235,11 @@ pub async fn unseal(
     responses((status = 200, body = SealStatusView), (status = 403, body = holdfast_types::ErrorBody)))]
 pub async fn seal(ctx: Ctx, State(state): State<AppState>) -> ApiResult<AxumJson<SealStatusView>> {
     ctx.require(Scope::Admin, "sys.seal").await?;
-    let config = vault_config(&state).await?;
-    ctx.commit(vec![], "sys.seal", None, json!({})).await?;
+    // Seal first: an unreachable store must not keep the keys in memory. The audit record
+    // follows; if it cannot be written the seal still stands and the error says so.
     state.vault.seal();
+    let config = vault_config(&state).await.ok().flatten();
+    ctx.commit(vec![], "sys.seal", None, json!({})).await?;
     let s = state.vault.status(config.as_ref());
     tracing::warn!("vault sealed");
     Ok(AxumJson(SealStatusView {
@@ -251,6 +269,7 @@ pub async fn rotate_keyring(
 ) -> ApiResult<AxumJson<KeyringRotated>> {
     ctx.require(Scope::Admin, "sys.rotate_keyring").await?;
     let config = require_config(&state).await?;
+    let generation = state.vault.generation();
     let root = state.vault.root()?;
     let mut keyring = state.vault.current_keyring(ctx.store()).await?;
     let now = ctx.now();
@@ -272,7 +291,9 @@ pub async fn rotate_keyring(
         json!({"active_key": active}),
     )
     .await?;
-    state.vault.set_open(root, keyring.clone(), &sealed.nonce);
+    state
+        .vault
+        .replace_keyring(keyring.clone(), &sealed.nonce, generation);
     // Rewrap: one transaction (and audit record) per secret.
     let (mut rewrapped, mut failed) = (0u64, 0u64);
     let secrets: Vec<holdfast_core::Secret> =
@@ -325,70 +346,5 @@ pub async fn rotate_keyring(
         active_key: active,
         rewrapped,
         failed,
-    }))
-}
-
-/// Replaces the root key: the keyring is resealed under a new key, split into new shares (shown
-/// only here). The old shares stop working. Vaults unsealed by a key file are rekeyed by
-/// replacing the file (not yet supported).
-#[utoipa::path(post, path = "/v1/sys/rekey", tag = "sys", request_body = InitRequest,
-    responses((status = 200, body = RekeyResponse), (status = 422, body = holdfast_types::ErrorBody)))]
-pub async fn rekey(
-    ctx: Ctx,
-    State(state): State<AppState>,
-    Json(req): Json<InitRequest>,
-) -> ApiResult<AxumJson<RekeyResponse>> {
-    ctx.require(Scope::Admin, "sys.rekey").await?;
-    let config = require_config(&state).await?;
-    if config.mode != SealMode::Shamir {
-        return Err(ApiError::invalid(
-            "shares",
-            "this vault unseals from a key file; rekeying it is not supported yet",
-        ));
-    }
-    let shares = req.shares.unwrap_or(config.shares);
-    let threshold = req.threshold.unwrap_or(config.threshold);
-    if shares < 2 {
-        return Err(ApiError::invalid("shares", "must be at least 2"));
-    }
-    if threshold < 2 || threshold > shares {
-        return Err(ApiError::invalid(
-            "threshold",
-            format!("must be between 2 and the number of shares ({shares})"),
-        ));
-    }
-    let keyring = state.vault.current_keyring(ctx.store()).await?;
-    let internal = |e: holdfast_vault::VaultError| ApiError::internal("rekeying the vault", e);
-    let root = RootKey::generate().map_err(internal)?;
-    let sealed = keyring.seal(&root).map_err(internal)?;
-    let texts: Vec<String> = root
-        .split(shares, threshold)
-        .map_err(internal)?
-        .iter()
-        .map(|s| s.to_text().to_string())
-        .collect();
-    let mut next = config.clone();
-    next.version += 1;
-    next.shares = shares;
-    next.threshold = threshold;
-    next.keyring_nonce = sealed.nonce.clone();
-    next.keyring_ciphertext = sealed.ciphertext;
-    next.updated_at = ctx.now();
-    ctx.commit(
-        vec![Change::update(&next)?],
-        "sys.rekey",
-        None,
-        json!({"shares": shares, "threshold": threshold}),
-    )
-    .await?;
-    state.vault.set_open(root, keyring, &sealed.nonce);
-    tracing::warn!(
-        shares,
-        threshold,
-        "vault rekeyed: the old shares no longer unseal it"
-    );
-    Ok(AxumJson(RekeyResponse {
-        unseal_shares: texts,
-        unseal_threshold: threshold,
     }))
 }
