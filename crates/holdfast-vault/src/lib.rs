@@ -11,6 +11,7 @@
 
 mod aead;
 mod keyring;
+pub mod rotation;
 mod seal;
 mod shamir;
 
