@@ -40,10 +40,8 @@ proptest! {
             .iter()
             .map(|(i, b)| (*i, if *b { Crash::BeforeStep } else { Crash::BeforePersist }))
             .collect();
-        let mut tick = 0usize;
         let mut done = false;
-        for _ in 0..100 {
-            tick += 1;
+        for tick in 1..=100usize {
             let acknowledged = ack_at.is_some_and(|a| tick >= a);
             let step = persisted.next(now, acknowledged);
             let crash = crash_at.iter().find(|(i, _)| *i == tick).map(|(_, c)| *c);
