@@ -347,6 +347,18 @@ impl Client {
         .await
     }
 
+    pub async fn start_rotation(
+        &self,
+        path: &str,
+        r: &holdfast_types::StartRotationRequest,
+    ) -> Result<holdfast_types::RotationView> {
+        self.post(&format!("/secret-rotations/{path}"), r).await
+    }
+
+    pub async fn rotation(&self, path: &str) -> Result<holdfast_types::RotationView> {
+        self.get(&format!("/secret-rotations/{path}"), vec![]).await
+    }
+
     pub async fn secret_metadata(&self, path: &str) -> Result<holdfast_types::SecretMetaView> {
         self.get(&format!("/secret-metadata/{path}"), vec![]).await
     }

@@ -385,6 +385,9 @@ pub struct SecretVersion {
     /// The ciphertext is gone for good.
     #[serde(default)]
     pub destroyed: bool,
+    /// Written by a rotation that has not promoted it yet: not served as the newest version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 /// A path-addressed, versioned secret with its metadata.
@@ -410,4 +413,32 @@ pub struct Secret {
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_read_at: Option<OffsetDateTime>,
     pub last_read_by: Option<String>,
+}
+
+/// A rotation in flight (or finished) for one secret: which rotator, its state machine's state,
+/// and the lease that makes exactly one replica drive it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotationJob {
+    pub id: Uuid,
+    pub version: i64,
+    pub path: String,
+    /// `postgres`, …
+    pub rotator: String,
+    /// The rotator's settings (never a secret: credentials are referenced by vault path).
+    pub config: serde_json::Value,
+    /// The state machine's state (`holdfast_vault::rotation::Rotation`).
+    pub state: serde_json::Value,
+    /// The version the rotation writes.
+    pub new_version: u64,
+    pub grace_seconds: u64,
+    pub finished: bool,
+    pub lease_owner: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub lease_until: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub started_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }

@@ -13,6 +13,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod rotation;
 pub mod routes;
 pub mod state;
 pub mod vault;
@@ -32,8 +33,8 @@ pub use state::{AppState, Clock, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, secrets, sys, systems,
-    tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, rotations, secrets, sys,
+    systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -96,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         .route("/secrets", get(secrets::list))
         .route("/secrets/{*path}", get(secrets::get).put(secrets::put))
         .route("/secret-metadata/{*path}", get(secrets::metadata))
+        .route(
+            "/secret-rotations/{*path}",
+            post(rotations::start).get(rotations::show),
+        )
         .route("/secret-versions/delete/{*path}", post(secrets::delete))
         .route("/secret-versions/undelete/{*path}", post(secrets::undelete))
         .route("/secret-versions/destroy/{*path}", post(secrets::destroy))

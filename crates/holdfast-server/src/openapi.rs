@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, secrets, sys, systems,
-    tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, rotations, secrets, sys,
+    systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -24,6 +24,7 @@ use crate::routes::{
         audit::list, audit::verify, audit::keys, audit::checkpoints,
         graph::import, graph::sources, graph::blast_radius,
         secrets::put, secrets::get, secrets::list, secrets::metadata, secrets::delete, secrets::undelete, secrets::destroy,
+        rotations::start, rotations::show,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -1,8 +1,8 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
 use holdfast_core::{
-    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, Secret, System,
-    VaultConfig,
+    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, RotationJob, Secret,
+    System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use serde::Deserialize;
@@ -27,10 +27,12 @@ pub enum Table {
     Sources,
     Secrets,
     Vault,
+    Rotations,
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
+        Self::Rotations,
         Self::Secrets,
         Self::Vault,
         Self::GraphNodes,
@@ -59,6 +61,7 @@ impl Table {
             Self::Sources => "discovery_sources",
             Self::Secrets => "secrets",
             Self::Vault => "vault_config",
+            Self::Rotations => "rotations",
         }
     }
 
@@ -77,6 +80,7 @@ impl Table {
             Self::Sources => "discovery source",
             Self::Secrets => "secret",
             Self::Vault => "vault configuration",
+            Self::Rotations => "rotation",
         }
     }
 
@@ -105,6 +109,7 @@ impl Table {
             Self::Sources => &["source", "connector"],
             Self::Secrets => &["path", "owner_identity"],
             Self::Vault => &["mode"],
+            Self::Rotations => &["path", "finished"],
         }
     }
 
@@ -407,6 +412,13 @@ record!(Secret, Table::Secrets, |r| {
 
 record!(VaultConfig, Table::Vault, |r| {
     vec![Value::text(r.mode.as_str())]
+});
+
+record!(RotationJob, Table::Rotations, |r| {
+    vec![
+        Value::text(&r.path),
+        Value::Int(Some(i64::from(r.finished))),
+    ]
 });
 
 record!(DiscoverySource, Table::Sources, |r| {

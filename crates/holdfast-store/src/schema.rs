@@ -114,6 +114,17 @@ CREATE TABLE vault_config (
 );
 "#,
     ),
+    (
+        5,
+        r#"
+CREATE TABLE rotations (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    path TEXT NOT NULL, finished BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_rotations_open ON rotations (finished);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

@@ -312,3 +312,18 @@ pub struct SecretVersionsRequest {
     #[serde(default)]
     pub versions: Vec<u64>,
 }
+
+/// Starts a rotation of the secret at a path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRotationRequest {
+    /// The rotator: `postgres`.
+    pub rotator: Option<String>,
+    /// The rotator's settings; for `postgres`: `admin_secret` (vault path of the admin connection
+    /// string), `blue_role`, `green_role`.
+    #[schema(value_type = Object)]
+    pub settings: Option<serde_json::Value>,
+    /// How long the old credential keeps working after consumers are pointed at the new one
+    /// (default 300 seconds).
+    pub grace_seconds: Option<u64>,
+}

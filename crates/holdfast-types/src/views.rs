@@ -572,3 +572,41 @@ impl std::fmt::Debug for InitResponse {
             .finish()
     }
 }
+
+/// A rotation's progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RotationView {
+    pub id: Uuid,
+    pub path: String,
+    pub rotator: String,
+    /// The state machine's state: `{"old": "blue", "phase": "promoted", "grace_until": …}`.
+    #[schema(value_type = Object)]
+    pub state: serde_json::Value,
+    pub new_version: u64,
+    pub grace_seconds: u64,
+    pub finished: bool,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<holdfast_core::RotationJob> for RotationView {
+    fn from(j: holdfast_core::RotationJob) -> Self {
+        Self {
+            id: j.id,
+            path: j.path,
+            rotator: j.rotator,
+            state: j.state,
+            new_version: j.new_version,
+            grace_seconds: j.grace_seconds,
+            finished: j.finished,
+            last_error: j.last_error,
+            started_at: j.started_at,
+            updated_at: j.updated_at,
+        }
+    }
+}

@@ -140,6 +140,26 @@ pub enum SecretCmd {
         #[arg(long = "version")]
         versions: Vec<u64>,
     },
+    /// Rotate a secret without an outage: the new credential is made valid at the target, consumers
+    /// are pointed at it, and the old one is revoked after the grace period.
+    Rotate {
+        path: String,
+        /// The rotator: `postgres` (two login roles under one group role, alternating).
+        #[arg(long, default_value = "postgres")]
+        rotator: String,
+        /// Vault path of the admin connection string.
+        #[arg(long)]
+        admin_secret: String,
+        #[arg(long)]
+        blue_role: String,
+        #[arg(long)]
+        green_role: String,
+        /// Seconds the old credential keeps working after consumers are pointed at the new one.
+        #[arg(long)]
+        grace_seconds: Option<u64>,
+    },
+    /// Where the latest rotation of a secret stands.
+    Rotation { path: String },
     /// Destroy versions for good: their ciphertext is erased.
     Destroy {
         path: String,

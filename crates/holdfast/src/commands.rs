@@ -660,7 +660,9 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
         | SecretCmd::Versions { path }
         | SecretCmd::Delete { path, .. }
         | SecretCmd::Undelete { path, .. }
-        | SecretCmd::Destroy { path, .. } => check_secret_path(path)?,
+        | SecretCmd::Destroy { path, .. }
+        | SecretCmd::Rotate { path, .. }
+        | SecretCmd::Rotation { path } => check_secret_path(path)?,
         SecretCmd::List { .. } => {}
     }
     match cmd {
@@ -736,6 +738,30 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
         SecretCmd::Undelete { path, versions } => {
             let m = c.secret_versions("undelete", &path, versions).await?;
             crate::output::record(json, &m)?;
+        }
+        SecretCmd::Rotate {
+            path,
+            rotator,
+            admin_secret,
+            blue_role,
+            green_role,
+            grace_seconds,
+        } => {
+            let req = holdfast_types::StartRotationRequest {
+                rotator: Some(rotator),
+                settings: Some(serde_json::json!({
+                    "admin_secret": admin_secret,
+                    "blue_role": blue_role,
+                    "green_role": green_role,
+                })),
+                grace_seconds,
+            };
+            let r = c.start_rotation(&path, &req).await?;
+            crate::output::record(json, &r)?;
+        }
+        SecretCmd::Rotation { path } => {
+            let r = c.rotation(&path).await?;
+            crate::output::record(json, &r)?;
         }
         SecretCmd::Destroy { path, versions } => {
             let m = c.secret_versions("destroy", &path, versions).await?;

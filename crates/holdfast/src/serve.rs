@@ -229,13 +229,18 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     {
         tracing::info!("vault unsealed from its key file");
     }
-    let app = holdfast_server::router(AppState {
+    let node = audit_key.key_id.clone();
+    let state = AppState {
         store,
         clock: Arc::new(SystemClock),
         audit_key,
         graph: Default::default(),
         vault,
-    });
+    };
+    // The rotation worker lives as long as the process; on shutdown it simply stops mid-wait, and
+    // whatever step it was in is repeated by the next start (steps are idempotent).
+    tokio::spawn(holdfast_server::rotation::worker(state.clone(), node));
+    let app = holdfast_server::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = rx.await;

@@ -111,6 +111,22 @@ pub async fn put(
         let keyring = state.vault.current_keyring(ctx.store()).await?;
         let now = ctx.now();
         let existing = get_by::<Secret>(ctx.store(), "path", &path).await?;
+        let open_rotation: Vec<holdfast_core::RotationJob> = holdfast_store::find_all(
+            ctx.store(),
+            vec![
+                Filter::Eq("path", Value::text(&path)),
+                Filter::Eq("finished", Value::Int(Some(0))),
+            ],
+            1,
+        )
+        .await?;
+        if !open_rotation.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("`{path}` is being rotated; write it when the rotation has finished"),
+            ));
+        }
         let current = existing.as_ref().map_or(0, |s| s.current);
         if let Some(expected) = cas
             && expected != current
@@ -123,7 +139,14 @@ pub async fn put(
             e.field = Some("cas".into());
             return Err(e);
         }
-        let version = current + 1;
+        // After the newest version of any kind (a rotation may have written one that was never
+        // promoted).
+        let version = existing
+            .as_ref()
+            .and_then(|s| s.versions.iter().map(|v| v.version).max())
+            .unwrap_or(0)
+            .max(current)
+            + 1;
         let envelope = keyring
             .encrypt(&path, version, value.as_bytes())
             .map_err(|e| ApiError::internal("encrypting a secret", e))?;
@@ -138,6 +161,7 @@ pub async fn put(
                 .unwrap_or_default(),
             deleted_at: None,
             destroyed: false,
+            pending: false,
         };
         let change = match existing {
             None => {
@@ -235,6 +259,11 @@ pub async fn get(
             .iter()
             .find(|v| v.version == version)
             .ok_or_else(|| ApiError::not_found(format!("`{path}` has no version {version}")))?;
+        if entry.pending {
+            return Err(ApiError::not_found(format!(
+                "version {version} of `{path}` is a rotation's pending version: it is served once the rotation promotes it"
+            )));
+        }
         if entry.destroyed {
             return Err(ApiError::not_found(format!(
                 "version {version} of `{path}` was destroyed"

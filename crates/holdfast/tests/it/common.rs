@@ -19,7 +19,13 @@ pub struct Server {
 impl Server {
     /// Starts `holdfast serve --data DATA --listen 127.0.0.1:0 EXTRA…` and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::start_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
+            .envs(env.iter().copied())
             .args(["serve", "--data"])
             .arg(data)
             .args(if extra.contains(&"--listen") {

@@ -4,7 +4,7 @@ use holdfast_client::ClientError;
 use holdfast_store_postgres::testdb::{TestDb, admin_url};
 use holdfast_types::UpdateIdentityRequest;
 
-use crate::common::{Server, identity_req, owner};
+use crate::common::{Server, cli, identity_req, owner, stderr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgres_lose_nothing_and_refuse_stale_updates() {
@@ -242,4 +242,144 @@ async fn each_replica_unseals_on_its_own_and_follows_the_other_s_keyring_rotatio
         cb.get_secret("shared/one", None).await.unwrap().value,
         "before-rotation"
     );
+}
+
+/// `(can log in, has a password)` of a PostgreSQL role.
+async fn role_state(pg: &tokio_postgres::Client, role: &str) -> (bool, bool) {
+    let row = pg
+        .query_one(
+            "SELECT rolcanlogin, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_midway_leaves_a_valid_credential_and_resumes_after_restart() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    // Roles are cluster-wide: unique names, dropped at the end.
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let tag = &tag[tag.len() - 10..];
+    let (group, blue, green) = (
+        format!("hf_app_{tag}"),
+        format!("hf_blue_{tag}"),
+        format!("hf_green_{tag}"),
+    );
+    pg.batch_execute(&format!(
+        "CREATE ROLE {group} NOLOGIN; CREATE ROLE {blue} LOGIN PASSWORD 'initial-blue-password' IN ROLE {group}; CREATE ROLE {green} NOLOGIN IN ROLE {group};"
+    ))
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("unseal.key");
+    let args = ["--unseal-key-file", key.to_str().unwrap()];
+    let mut a = Server::start_env(&data, &args, &[("HOLDFAST_FAULT", "abort-after-apply")]);
+    let token = a.client(None).init().await.unwrap().root_token;
+    let c = a.client(Some(&token));
+    let put = |v: String| holdfast_types::PutSecretRequest {
+        value: Some(v),
+        ..Default::default()
+    };
+    c.put_secret("pg/admin", &put(db.url.clone()))
+        .await
+        .unwrap();
+    c.put_secret(
+        "db/app",
+        &put(format!(
+            r#"{{"login":"{blue}","password":"initial-blue-password"}}"#
+        )),
+    )
+    .await
+    .unwrap();
+    let out = cli(
+        &a.url,
+        Some(&token),
+        &[
+            "secret",
+            "rotate",
+            "db/app",
+            "--admin-secret",
+            "pg/admin",
+            "--blue-role",
+            &blue,
+            "--green-role",
+            &green,
+            "--grace-seconds",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The worker makes green valid, then the process dies before recording it.
+    let mut exited = false;
+    for _ in 0..120 {
+        if a.child.try_wait().unwrap().is_some() {
+            exited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(exited, "the fault hook did not fire");
+    assert_eq!(
+        role_state(&pg, &blue).await,
+        (true, true),
+        "the old credential still works"
+    );
+    assert_eq!(
+        role_state(&pg, &green).await,
+        (true, true),
+        "the new one was applied"
+    );
+
+    // Restarted without the fault: the rotation resumes and finishes; at every moment the version
+    // consumers are served names a role that can log in.
+    let b = Server::start(&data, &args);
+    let c = b.client(Some(&token));
+    let mut finished = false;
+    for _ in 0..120 {
+        let current = c.get_secret("db/app", None).await.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&current.value).unwrap();
+        let login = value["login"].as_str().unwrap().to_string();
+        assert!(
+            role_state(&pg, &login).await.0,
+            "consumers were served {login}, which cannot log in"
+        );
+        let r = c.rotation("db/app").await.unwrap();
+        assert!(r.last_error.is_none(), "{:?}", r.last_error);
+        if r.finished {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(finished, "the rotation did not finish after the restart");
+    let current = c.get_secret("db/app", None).await.unwrap();
+    assert_eq!(current.version, 2);
+    let value: serde_json::Value = serde_json::from_str(&current.value).unwrap();
+    assert_eq!(value["login"], green.as_str());
+    assert_ne!(value["password"], "initial-blue-password");
+    assert_eq!(role_state(&pg, &green).await, (true, true));
+    assert_eq!(
+        role_state(&pg, &blue).await,
+        (false, false),
+        "the old credential is revoked"
+    );
+    // The new password never reached the audit log.
+    let audit = serde_json::to_string(&c.audit(None, Some(1000)).await.unwrap()).unwrap();
+    assert!(!audit.contains(value["password"].as_str().unwrap()));
+    drop(b);
+    pg.batch_execute(&format!(
+        "DROP ROLE {green}; DROP ROLE {blue}; DROP ROLE {group};"
+    ))
+    .await
+    .unwrap();
 }

@@ -1,0 +1,194 @@
+//! Rotators: the systems whose credentials Holdfast rotates. A rotator makes a credential slot valid
+//! with a given secret (`apply`) or revokes it (`revoke`); both must be idempotent, because the
+//! rotation engine repeats a step that a crash interrupted. The protocol that orders them — never a
+//! moment with neither credential valid — is `holdfast_vault::rotation`.
+//!
+//! Rotators talk to *target* systems, never to Holdfast's own store.
+
+use async_trait::async_trait;
+use holdfast_vault::rotation::Slot;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Why a rotator step failed. Messages never contain the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("invalid rotator settings: {0}")]
+    Config(String),
+    #[error("the target refused or could not be reached: {0}")]
+    Target(String),
+}
+
+/// One credential a rotation writes: the login (username, role, key id) and its secret.
+pub struct Credential {
+    pub login: String,
+    pub secret: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("login", &self.login)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A system whose credentials Holdfast rotates.
+#[async_trait]
+pub trait Rotator: Send + Sync {
+    /// The login that `slot` stands for.
+    fn login(&self, slot: Slot) -> String;
+    /// Makes `slot` valid with `secret`. Idempotent.
+    async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError>;
+    /// Makes `slot` invalid. Idempotent.
+    async fn revoke(&self, slot: Slot) -> Result<(), RotateError>;
+}
+
+/// A fresh random secret: 32 letters and digits (about 190 bits).
+pub fn generate_secret() -> Result<Zeroizing<String>, RotateError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = Zeroizing::new(String::with_capacity(32));
+    while out.len() < 32 {
+        let mut buf = Zeroizing::new([0u8; 64]);
+        getrandom::fill(buf.as_mut()).map_err(|_| {
+            RotateError::Target("the operating system's random source failed".into())
+        })?;
+        for b in buf.iter() {
+            // 248 = 4 × 62: rejection sampling keeps every character equally likely.
+            if *b < 248
+                && out.len() < 32
+                && let Some(c) = ALPHABET.get(usize::from(*b) % ALPHABET.len())
+            {
+                out.push(char::from(*c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Settings of the PostgreSQL rotator: two login roles that are members of one group role holding
+/// the privileges, so consumers can move from one to the other without losing access. The admin
+/// connection string is itself a vault secret, named by its path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// Vault path of the connection string of a role allowed to `ALTER ROLE` the two.
+    pub admin_secret: String,
+    pub blue_role: String,
+    pub green_role: String,
+}
+
+impl PostgresSettings {
+    pub fn check(&self) -> Result<(), RotateError> {
+        for (field, role) in [
+            ("blue_role", &self.blue_role),
+            ("green_role", &self.green_role),
+        ] {
+            let ok = !role.is_empty()
+                && role.len() <= 63
+                && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && role
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(RotateError::Config(format!(
+                    "{field}: role names are lower-case letters, digits and `_`, starting with a letter or `_`, at most 63 characters"
+                )));
+            }
+        }
+        if self.blue_role == self.green_role {
+            return Err(RotateError::Config(
+                "green_role: must differ from blue_role".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Rotates a PostgreSQL role password, alternating between two login roles.
+pub struct PostgresRotator {
+    settings: PostgresSettings,
+    admin_url: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for PostgresRotator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresRotator")
+            .field("settings", &self.settings)
+            .field("admin_url", &"[redacted]")
+            .finish()
+    }
+}
+
+impl PostgresRotator {
+    pub fn new(
+        settings: PostgresSettings,
+        admin_url: Zeroizing<String>,
+    ) -> Result<Self, RotateError> {
+        settings.check()?;
+        Ok(Self {
+            settings,
+            admin_url,
+        })
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), RotateError> {
+        let (client, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| {
+                RotateError::Target(format!(
+                    "cannot connect as the admin role: {}",
+                    e.as_db_error()
+                        .map_or("connection failed".to_string(), |d| d.message().to_string())
+                ))
+            })?;
+        let handle = tokio::spawn(conn);
+        let result = client.batch_execute(sql).await.map_err(|e| {
+            RotateError::Target(e.as_db_error().map_or_else(
+                || "the statement failed".to_string(),
+                |d| d.message().to_string(),
+            ))
+        });
+        drop(client);
+        let _ = handle.await;
+        result
+    }
+}
+
+#[async_trait]
+impl Rotator for PostgresRotator {
+    fn login(&self, slot: Slot) -> String {
+        match slot {
+            Slot::Blue => self.settings.blue_role.clone(),
+            Slot::Green => self.settings.green_role.clone(),
+        }
+    }
+
+    async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError> {
+        // The password goes to the server already hashed (a SCRAM-SHA-256 verifier, as psql's
+        // `\password` sends it), so it never appears in the target's statement log. Role names
+        // are checked identifiers and the verifier is base64 and `$:`, so neither can break out
+        // of the statement (`ALTER ROLE … PASSWORD` takes no bind parameters).
+        let verifier = Zeroizing::new(postgres_protocol::password::scram_sha_256(
+            secret.as_bytes(),
+        ));
+        if verifier.contains('\'') {
+            return Err(RotateError::Config("unexpected password verifier".into()));
+        }
+        let sql = Zeroizing::new(format!(
+            "ALTER ROLE \"{}\" WITH LOGIN PASSWORD '{}'",
+            self.login(slot),
+            verifier.as_str()
+        ));
+        self.execute(&sql).await
+    }
+
+    async fn revoke(&self, slot: Slot) -> Result<(), RotateError> {
+        self.execute(&format!(
+            "ALTER ROLE \"{}\" WITH NOLOGIN PASSWORD NULL",
+            self.login(slot)
+        ))
+        .await
+    }
+}
