@@ -355,6 +355,21 @@ impl Client {
         self.post(&format!("/secret-rotations/{path}"), r).await
     }
 
+    pub async fn acknowledge_rotation(&self, path: &str) -> Result<holdfast_types::RotationView> {
+        self.post(
+            &format!("/secret-rotation-acks/{path}"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn emergency_rotation(
+        &self,
+        r: &holdfast_types::EmergencyRotationRequest,
+    ) -> Result<holdfast_types::EmergencyRotationReport> {
+        self.post("/secret-rotations-emergency", r).await
+    }
+
     pub async fn rotation(&self, path: &str) -> Result<holdfast_types::RotationView> {
         self.get(&format!("/secret-rotations/{path}"), vec![]).await
     }

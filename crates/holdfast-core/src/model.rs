@@ -432,6 +432,9 @@ pub struct RotationJob {
     pub new_version: u64,
     pub grace_seconds: u64,
     pub finished: bool,
+    /// Consumers said they moved to the new version: no need to wait out the grace period.
+    #[serde(default)]
+    pub acknowledged: bool,
     pub lease_owner: Option<String>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub lease_until: Option<OffsetDateTime>,

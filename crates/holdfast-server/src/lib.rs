@@ -101,6 +101,11 @@ pub fn router(state: AppState) -> Router {
             "/secret-rotations/{*path}",
             post(rotations::start).get(rotations::show),
         )
+        .route(
+            "/secret-rotation-acks/{*path}",
+            post(rotations::acknowledge),
+        )
+        .route("/secret-rotations-emergency", post(rotations::emergency))
         .route("/secret-versions/delete/{*path}", post(secrets::delete))
         .route("/secret-versions/undelete/{*path}", post(secrets::undelete))
         .route("/secret-versions/destroy/{*path}", post(secrets::destroy))

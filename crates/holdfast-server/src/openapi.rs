@@ -24,7 +24,7 @@ use crate::routes::{
         audit::list, audit::verify, audit::keys, audit::checkpoints,
         graph::import, graph::sources, graph::blast_radius,
         secrets::put, secrets::get, secrets::list, secrets::metadata, secrets::delete, secrets::undelete, secrets::destroy,
-        rotations::start, rotations::show,
+        rotations::start, rotations::show, rotations::acknowledge, rotations::emergency,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -126,6 +126,84 @@ async fn tick(state: &AppState, node: &str) -> Result<(), String> {
             tracing::warn!(error = %e, "rotation step");
         }
     }
+    schedule(state, node).await
+}
+
+/// Reminders already given, as `(path, version)`, so each is given once per process.
+static REMINDED: std::sync::Mutex<std::collections::BTreeSet<(String, u64)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Max-age policy: a secret whose newest version is older than its `max_age_days` is rotated again
+/// the way it was rotated last time; one Holdfast has never rotated gets a reminder (an audit
+/// record and a warning) when it reaches nine tenths of its max age.
+async fn schedule(state: &AppState, node: &str) -> Result<(), String> {
+    let store = state.store.as_ref();
+    let secrets: Vec<Secret> = find_all(store, vec![], 500)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = OffsetDateTime::now_utc();
+    for s in secrets {
+        let Some(days) = s.max_age_days else { continue };
+        let Some(entry) = s.versions.iter().find(|v| v.version == s.current) else {
+            continue;
+        };
+        let max = time::Duration::days(i64::from(days));
+        let age = now - entry.created_at;
+        if age < max * 9 / 10 {
+            continue;
+        }
+        let open: Vec<RotationJob> = find_all(
+            store,
+            vec![
+                Filter::Eq("path", Value::text(&s.path)),
+                Filter::Eq("finished", Value::Int(Some(0))),
+            ],
+            1,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if !open.is_empty() {
+            continue;
+        }
+        let last = crate::routes::rotations::last_rotation(store, &s.path)
+            .await
+            .map_err(|e| e.message)?;
+        match last {
+            Some(last) if age >= max => {
+                let (changes, job, _) = crate::routes::rotations::plan_rotation(
+                    state,
+                    &s.path,
+                    &last.rotator,
+                    last.config.clone(),
+                    last.grace_seconds,
+                    &format!("node:{node}"),
+                    now,
+                )
+                .await
+                .map_err(|e| e.message)?;
+                let detail = serde_json::json!({"path": s.path, "rotator": last.rotator, "new_version": job.new_version, "reason": "max age", "max_age_days": days});
+                store
+                    .apply(changes, event(node, "secret.rotate", &s.path, detail))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(path = %s.path, "rotation started: the secret reached its max age");
+            }
+            Some(_) => {}
+            None => {
+                let key = (s.path.clone(), s.current);
+                let first = REMINDED.lock().map(|mut r| r.insert(key)).unwrap_or(false);
+                if first {
+                    let due = entry.created_at + max;
+                    tracing::warn!(path = %s.path, %due, "secret is due for rotation and Holdfast cannot rotate it itself");
+                    let detail = serde_json::json!({"path": s.path, "version": s.current, "max_age_days": days, "due_at": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()});
+                    store
+                        .apply(vec![], event(node, "secret.reminder", &s.path, detail))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -134,7 +212,7 @@ async fn drive(state: &AppState, node: &str, job: RotationJob) -> Result<(), Str
     let now = OffsetDateTime::now_utc();
     let rotation: Rotation =
         serde_json::from_value(job.state.clone()).map_err(|e| e.to_string())?;
-    let step = rotation.next(now, false);
+    let step = rotation.next(now, job.acknowledged);
     if let Step::WaitUntil(_) = step {
         return Ok(());
     }

@@ -327,3 +327,13 @@ pub struct StartRotationRequest {
     /// (default 300 seconds).
     pub grace_seconds: Option<u64>,
 }
+
+/// What to rotate in an emergency: everything an identity owns, or every secret whose current
+/// value has this fingerprint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyRotationRequest {
+    pub identity: Option<uuid::Uuid>,
+    /// `sha256:…`, as the scanner reports a leaked value.
+    pub fingerprint: Option<String>,
+}

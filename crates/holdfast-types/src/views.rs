@@ -610,3 +610,14 @@ impl From<holdfast_core::RotationJob> for RotationView {
         }
     }
 }
+
+/// What an emergency rotation started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EmergencyRotationReport {
+    /// Rotations started (grace period 0).
+    pub started: Vec<String>,
+    /// Secrets Holdfast has never rotated, so it does not know how: a person must.
+    pub needs_a_person: Vec<String>,
+    /// Rotations that could not start, with why.
+    pub failed: Vec<String>,
+}

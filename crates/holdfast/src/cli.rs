@@ -160,6 +160,19 @@ pub enum SecretCmd {
     },
     /// Where the latest rotation of a secret stands.
     Rotation { path: String },
+    /// Consumers have moved to the rotated version: revoke the old one without waiting out the
+    /// grace period.
+    RotationAck { path: String },
+    /// Rotate now, with no grace period, every secret an identity owns or whose value has a
+    /// leaked fingerprint.
+    RotateEmergency {
+        /// The identity (id) whose secrets to rotate.
+        #[arg(long, conflicts_with = "fingerprint")]
+        identity: Option<uuid::Uuid>,
+        /// The leaked value's fingerprint (`sha256:…`, as `holdfast scan` prints it).
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
     /// Destroy versions for good: their ciphertext is erased.
     Destroy {
         path: String,

@@ -662,8 +662,9 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
         | SecretCmd::Undelete { path, .. }
         | SecretCmd::Destroy { path, .. }
         | SecretCmd::Rotate { path, .. }
-        | SecretCmd::Rotation { path } => check_secret_path(path)?,
-        SecretCmd::List { .. } => {}
+        | SecretCmd::Rotation { path }
+        | SecretCmd::RotationAck { path } => check_secret_path(path)?,
+        SecretCmd::List { .. } | SecretCmd::RotateEmergency { .. } => {}
     }
     match cmd {
         SecretCmd::Put {
@@ -761,6 +762,22 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
         }
         SecretCmd::Rotation { path } => {
             let r = c.rotation(&path).await?;
+            crate::output::record(json, &r)?;
+        }
+        SecretCmd::RotationAck { path } => {
+            let r = c.acknowledge_rotation(&path).await?;
+            crate::output::record(json, &r)?;
+        }
+        SecretCmd::RotateEmergency {
+            identity,
+            fingerprint,
+        } => {
+            let r = c
+                .emergency_rotation(&holdfast_types::EmergencyRotationRequest {
+                    identity,
+                    fingerprint,
+                })
+                .await?;
             crate::output::record(json, &r)?;
         }
         SecretCmd::Destroy { path, versions } => {

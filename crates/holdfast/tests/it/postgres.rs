@@ -383,3 +383,161 @@ async fn a_rotation_killed_midway_leaves_a_valid_credential_and_resumes_after_re
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_past_their_max_age_and_leaked_ones_are_rotated_again_the_same_way() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let tag = &tag[tag.len() - 10..];
+    let (group, blue, green) = (
+        format!("hf_app2_{tag}"),
+        format!("hf_blue2_{tag}"),
+        format!("hf_green2_{tag}"),
+    );
+    pg.batch_execute(&format!(
+        "CREATE ROLE {group} NOLOGIN; CREATE ROLE {blue} LOGIN PASSWORD 'first-password' IN ROLE {group}; CREATE ROLE {green} NOLOGIN IN ROLE {group};"
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--unseal-key-file", key.to_str().unwrap()],
+    );
+    let token = s.client(None).init().await.unwrap().root_token;
+    let c = s.client(Some(&token));
+    let put = |v: String| holdfast_types::PutSecretRequest {
+        value: Some(v),
+        ..Default::default()
+    };
+    c.put_secret("pg/admin", &put(db.url.clone()))
+        .await
+        .unwrap();
+    c.put_secret(
+        "db/app",
+        &put(format!(
+            r#"{{"login":"{blue}","password":"first-password"}}"#
+        )),
+    )
+    .await
+    .unwrap();
+    let wait_finished = |c: holdfast_client::Client| async move {
+        for _ in 0..120 {
+            if let Ok(r) = c.rotation("db/app").await
+                && r.finished
+            {
+                return r;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("rotation did not finish");
+    };
+    let req = holdfast_types::StartRotationRequest {
+        rotator: Some("postgres".into()),
+        settings: Some(
+            serde_json::json!({"admin_secret": "pg/admin", "blue_role": blue, "green_role": green}),
+        ),
+        grace_seconds: Some(3600),
+    };
+    c.start_rotation("db/app", &req).await.unwrap();
+    // A long grace period: the old role stays valid until consumers acknowledge.
+    for _ in 0..120 {
+        if c.get_secret("db/app", None).await.unwrap().version == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        role_state(&pg, &blue).await,
+        (true, true),
+        "still valid during the grace period"
+    );
+    c.acknowledge_rotation("db/app").await.unwrap();
+    let first = wait_finished(c.clone()).await;
+    assert_eq!(role_state(&pg, &blue).await, (false, false));
+    assert_eq!(first.new_version, 2);
+
+    // An emergency (the current value leaked): rotated again, now, the same way.
+    let current = c.get_secret("db/app", None).await.unwrap();
+    let fp = holdfast_core::Fingerprint::of_secret(current.value.as_bytes()).to_string();
+    let report = c
+        .emergency_rotation(&holdfast_types::EmergencyRotationRequest {
+            identity: None,
+            fingerprint: Some(fp),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.started, vec!["db/app".to_string()]);
+    for _ in 0..120 {
+        let r = c.rotation("db/app").await.unwrap();
+        if r.finished && r.new_version == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let v3: serde_json::Value =
+        serde_json::from_str(&c.get_secret("db/app", None).await.unwrap().value).unwrap();
+    assert_eq!(v3["login"], blue.as_str(), "back to blue");
+    assert_eq!(role_state(&pg, &green).await, (false, false));
+    assert_eq!(role_state(&pg, &blue).await, (true, true));
+    // A secret never rotated by Holdfast needs a person.
+    let other_fp = holdfast_core::Fingerprint::of_secret(db.url.as_bytes()).to_string();
+    let report = c
+        .emergency_rotation(&holdfast_types::EmergencyRotationRequest {
+            identity: None,
+            fingerprint: Some(other_fp),
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.needs_a_person, vec!["pg/admin".to_string()]);
+
+    // A max age of zero days: the scheduler rotates it again by itself, the way it was last
+    // rotated (and, with zero days, keeps doing so — the server is stopped after).
+    let now_value = c.get_secret("db/app", None).await.unwrap().value;
+    let put_version = c
+        .put_secret(
+            "db/app",
+            &holdfast_types::PutSecretRequest {
+                value: Some(now_value),
+                max_age_days: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .version;
+    let mut rotated_by_schedule = false;
+    for _ in 0..120 {
+        let meta = c.secret_metadata("db/app").await.unwrap();
+        let newest = meta
+            .versions
+            .iter()
+            .find(|v| v.version == meta.current)
+            .unwrap();
+        if meta.current > put_version && newest.created_by.starts_with("node:") {
+            rotated_by_schedule = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(rotated_by_schedule, "the max-age scheduler did not rotate");
+    let value: serde_json::Value =
+        serde_json::from_str(&c.get_secret("db/app", None).await.unwrap().value).unwrap();
+    let login = value["login"].as_str().unwrap().to_string();
+    assert!(
+        role_state(&pg, &login).await.0,
+        "consumers are served a role that can log in"
+    );
+    drop(s);
+    pg.batch_execute(&format!(
+        "DROP ROLE {green}; DROP ROLE {blue}; DROP ROLE {group};"
+    ))
+    .await
+    .unwrap();
+}
