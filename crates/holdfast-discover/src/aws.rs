@@ -1330,6 +1330,20 @@ fn load_report(
     }
 }
 
+/// The management-plane capability node `what` of an account (added once), e.g. `iam` —
+/// "change IAM in account 123…".
+fn capability(out: &mut Emitter, account: &str, system: &str, what: &str, label: &str) -> String {
+    out.node(
+        NodeSpec::new(
+            format!("aws:{account}:capability:{what}"),
+            NodeKind::Capability,
+            format!("{label} in account {account}"),
+        )
+        .in_system(system)
+        .management_plane(format!("can {label} in AWS account {account}")),
+    )
+}
+
 /// Per principal: management-plane capabilities and escalation edges to other principals.
 fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &str) {
     // Resource access, per policy (holder-independent).
@@ -1393,16 +1407,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                 .iter()
                 .find_map(|a| p.allows_broadly(a).map(|g| (*a, g)))
             {
-                let key = format!("aws:{account}:capability:{cap}");
-                out.node(
-                    NodeSpec::new(
-                        &key,
-                        NodeKind::Capability,
-                        format!("{label} in account {account}"),
-                    )
-                    .in_system(system)
-                    .management_plane(format!("can {label} in AWS account {account}")),
-                );
+                let key = capability(out, account, system, cap, label);
                 let on = grant.resource_pattern.clone();
                 out.edge(
                     &from,
@@ -1414,16 +1419,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
         }
         // Self-escalation: rewriting its own permissions is as good as being an administrator.
         if let Some(reason) = self_escalation(p, &group_arns) {
-            let key = format!("aws:{account}:capability:iam");
-            out.node(
-                NodeSpec::new(
-                    &key,
-                    NodeKind::Capability,
-                    format!("change IAM in account {account}"),
-                )
-                .in_system(system)
-                .management_plane(format!("can change IAM in AWS account {account}")),
-            );
+            let key = capability(out, account, system, "iam", "change IAM");
             out.edge(&from, EdgeKind::CanModifyPolicyOf, &key, reason);
         }
         // Only principals holding some escalation action at all are checked against every other
@@ -1515,16 +1511,7 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
         }
         // Rewriting the permissions of someone it can become is as good as rewriting its own.
         if let Some(reason) = rewrites_and_becomes {
-            let key = format!("aws:{account}:capability:iam");
-            out.node(
-                NodeSpec::new(
-                    &key,
-                    NodeKind::Capability,
-                    format!("change IAM in account {account}"),
-                )
-                .in_system(system)
-                .management_plane(format!("can change IAM in AWS account {account}")),
-            );
+            let key = capability(out, account, system, "iam", "change IAM");
             out.edge(&from, EdgeKind::CanModifyPolicyOf, &key, reason);
         }
     }

@@ -384,14 +384,7 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
                 ));
                 continue;
             };
-            let sa = keys.sa(ns, sa_name);
-            if !out.has_node(&sa) {
-                add_sa(&mut out, &keys, ns, sa_name, None);
-                sas_by_ns
-                    .entry(ns.to_string())
-                    .or_default()
-                    .push(sa.clone());
-            }
+            let sa = referenced_sa(&mut out, &keys, &mut sas_by_ns, ns, sa_name);
             let token = keys.token(ns, name);
             out.credential(
                 DiscoveredCredential {
@@ -485,11 +478,7 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
             let name = str_at(subject, &["name"]).unwrap_or("");
             if str_at(subject, &["kind"]) == Some("ServiceAccount") && !name.is_empty() {
                 let sns = str_at(subject, &["namespace"]).unwrap_or(obj.namespace());
-                let key = keys.sa(sns, name);
-                if !out.has_node(&key) {
-                    add_sa(&mut out, &keys, sns, name, None);
-                    sas_by_ns.entry(sns.to_string()).or_default().push(key);
-                }
+                referenced_sa(&mut out, &keys, &mut sas_by_ns, sns, name);
             }
         }
     }
@@ -562,15 +551,7 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
             let holder = match str_at(subject, &["kind"]).unwrap_or("") {
                 "ServiceAccount" => {
                     let sns = str_at(subject, &["namespace"]).unwrap_or(ns);
-                    let key = keys.sa(sns, name);
-                    if !out.has_node(&key) {
-                        add_sa(&mut out, &keys, sns, name, None);
-                        sas_by_ns
-                            .entry(sns.to_string())
-                            .or_default()
-                            .push(key.clone());
-                    }
-                    key
+                    referenced_sa(&mut out, &keys, &mut sas_by_ns, sns, name)
                 }
                 "User" if name.starts_with("system:serviceaccount:") => {
                     // A service account named as a user: `system:serviceaccount:<ns>:<name>`.
@@ -578,15 +559,7 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
                     let Some((sns, sname)) = rest.split_once(':') else {
                         continue;
                     };
-                    let key = keys.sa(sns, sname);
-                    if !out.has_node(&key) {
-                        add_sa(&mut out, &keys, sns, sname, None);
-                        sas_by_ns
-                            .entry(sns.to_string())
-                            .or_default()
-                            .push(key.clone());
-                    }
-                    key
+                    referenced_sa(&mut out, &keys, &mut sas_by_ns, sns, sname)
                 }
                 "User" => {
                     let key = keys.user(name);
@@ -684,6 +657,26 @@ fn collect(objects: &mut Vec<Obj>, value: Value, from: String, out: &mut Emitter
         return;
     }
     objects.push(Obj { from, value });
+}
+
+/// The key of a service account a binding, workload or token names, added (with no manifest, so
+/// unowned) when the inputs do not define it.
+fn referenced_sa(
+    out: &mut Emitter,
+    keys: &Keys,
+    sas_by_ns: &mut BTreeMap<String, Vec<String>>,
+    ns: &str,
+    name: &str,
+) -> String {
+    let key = keys.sa(ns, name);
+    if !out.has_node(&key) {
+        add_sa(out, keys, ns, name, None);
+        sas_by_ns
+            .entry(ns.to_string())
+            .or_default()
+            .push(key.clone());
+    }
+    key
 }
 
 fn add_sa(out: &mut Emitter, keys: &Keys, ns: &str, name: &str, obj: Option<&Obj>) {
@@ -794,14 +787,7 @@ fn workload(
     let sa_name = str_at(spec, &["serviceAccountName"])
         .or_else(|| str_at(spec, &["serviceAccount"]))
         .unwrap_or("default");
-    let sa = keys.sa(ns, sa_name);
-    if !out.has_node(&sa) {
-        add_sa(out, keys, ns, sa_name, None);
-        sas_by_ns
-            .entry(ns.to_string())
-            .or_default()
-            .push(sa.clone());
-    }
+    let sa = referenced_sa(out, keys, sas_by_ns, ns, sa_name);
     let key = keys.workload(ns, kind, name);
     out.node(
         NodeSpec::new(&key, NodeKind::Workload, format!("{kind} {ns}/{name}"))

@@ -244,6 +244,25 @@ async fn each_replica_unseals_on_its_own_and_follows_the_other_s_keyring_rotatio
     );
 }
 
+/// A group role and two login roles in it, as the PostgreSQL rotator expects: blue can log in with
+/// `password`, green cannot yet. Roles are cluster-wide, so the names are unique per test; each
+/// test drops them at its end.
+async fn rotation_roles(pg: &tokio_postgres::Client, password: &str) -> (String, String, String) {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let tag = &tag[tag.len() - 10..];
+    let (group, blue, green) = (
+        format!("hf_app_{tag}"),
+        format!("hf_blue_{tag}"),
+        format!("hf_green_{tag}"),
+    );
+    pg.batch_execute(&format!(
+        "CREATE ROLE {group} NOLOGIN; CREATE ROLE {blue} LOGIN PASSWORD '{password}' IN ROLE {group}; CREATE ROLE {green} NOLOGIN IN ROLE {group};"
+    ))
+    .await
+    .unwrap();
+    (group, blue, green)
+}
+
 /// `(can log in, has a password)` of a PostgreSQL role.
 async fn role_state(pg: &tokio_postgres::Client, role: &str) -> (bool, bool) {
     let row = pg
@@ -264,19 +283,7 @@ async fn a_rotation_killed_midway_leaves_a_valid_credential_and_resumes_after_re
         .await
         .unwrap();
     tokio::spawn(conn);
-    // Roles are cluster-wide: unique names, dropped at the end.
-    let tag = uuid::Uuid::now_v7().simple().to_string();
-    let tag = &tag[tag.len() - 10..];
-    let (group, blue, green) = (
-        format!("hf_app_{tag}"),
-        format!("hf_blue_{tag}"),
-        format!("hf_green_{tag}"),
-    );
-    pg.batch_execute(&format!(
-        "CREATE ROLE {group} NOLOGIN; CREATE ROLE {blue} LOGIN PASSWORD 'initial-blue-password' IN ROLE {group}; CREATE ROLE {green} NOLOGIN IN ROLE {group};"
-    ))
-    .await
-    .unwrap();
+    let (group, blue, green) = rotation_roles(&pg, "initial-blue-password").await;
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -392,18 +399,7 @@ async fn secrets_past_their_max_age_and_leaked_ones_are_rotated_again_the_same_w
         .await
         .unwrap();
     tokio::spawn(conn);
-    let tag = uuid::Uuid::now_v7().simple().to_string();
-    let tag = &tag[tag.len() - 10..];
-    let (group, blue, green) = (
-        format!("hf_app2_{tag}"),
-        format!("hf_blue2_{tag}"),
-        format!("hf_green2_{tag}"),
-    );
-    pg.batch_execute(&format!(
-        "CREATE ROLE {group} NOLOGIN; CREATE ROLE {blue} LOGIN PASSWORD 'first-password' IN ROLE {group}; CREATE ROLE {green} NOLOGIN IN ROLE {group};"
-    ))
-    .await
-    .unwrap();
+    let (group, blue, green) = rotation_roles(&pg, "first-password").await;
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("unseal.key");
     let s = Server::start(
