@@ -192,3 +192,131 @@ impl Rotator for PostgresRotator {
         .await
     }
 }
+
+/// A command rotator as the server's configuration declares it (never through the API: a command
+/// runs on the server). The program is run with `HOLDFAST_ROTATION_ACTION` (`apply` or `revoke`),
+/// `HOLDFAST_ROTATION_SLOT` and `HOLDFAST_ROTATION_LOGIN` set, and, for `apply`, the new secret on
+/// standard input. Exit status 0 means done; it must be idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Seconds before the command is killed and the step counts as failed (default 60).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Settings a rotation names for a command rotator: which declared command, and the two logins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSettings {
+    pub name: String,
+    pub blue_login: String,
+    pub green_login: String,
+}
+
+/// Rotates by running a command the server's configuration declares.
+#[derive(Debug)]
+pub struct CommandRotator {
+    spec: CommandSpec,
+    settings: CommandSettings,
+}
+
+impl CommandRotator {
+    pub fn new(spec: CommandSpec, settings: CommandSettings) -> Result<Self, RotateError> {
+        if spec.command.is_empty() {
+            return Err(RotateError::Config(format!(
+                "command rotator `{}` has no command",
+                settings.name
+            )));
+        }
+        if settings.blue_login.is_empty()
+            || settings.green_login.is_empty()
+            || settings.blue_login == settings.green_login
+        {
+            return Err(RotateError::Config(
+                "blue_login and green_login: two different, non-empty logins".into(),
+            ));
+        }
+        Ok(Self { spec, settings })
+    }
+
+    async fn run(&self, action: &str, slot: Slot, secret: Option<&str>) -> Result<(), RotateError> {
+        use tokio::io::AsyncWriteExt;
+        let (program, args) = self
+            .spec
+            .command
+            .split_first()
+            .ok_or_else(|| RotateError::Config("empty command".into()))?;
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .env("HOLDFAST_ROTATION_ACTION", action)
+            .env(
+                "HOLDFAST_ROTATION_SLOT",
+                match slot {
+                    Slot::Blue => "blue",
+                    Slot::Green => "green",
+                },
+            )
+            .env("HOLDFAST_ROTATION_LOGIN", self.login(slot))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| RotateError::Target(format!("cannot run `{program}`: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            if let Some(secret) = secret {
+                stdin.write_all(secret.as_bytes()).await.map_err(|e| {
+                    RotateError::Target(format!("cannot hand the secret to `{program}`: {e}"))
+                })?;
+            }
+            drop(stdin);
+        }
+        let limit = std::time::Duration::from_secs(self.spec.timeout_seconds.unwrap_or(60));
+        let out = tokio::time::timeout(limit, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                RotateError::Target(format!(
+                    "`{program}` did not finish within {} s",
+                    limit.as_secs()
+                ))
+            })?
+            .map_err(|e| RotateError::Target(format!("`{program}`: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        // The command's own words, cut short and with the secret (if it echoed it) removed.
+        let mut said: String = String::from_utf8_lossy(&out.stderr)
+            .chars()
+            .take(300)
+            .collect();
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+            said = said.replace(secret, "[redacted]");
+        }
+        Err(RotateError::Target(format!(
+            "`{program}` {action} failed ({}): {}",
+            out.status,
+            said.trim()
+        )))
+    }
+}
+
+#[async_trait]
+impl Rotator for CommandRotator {
+    fn login(&self, slot: Slot) -> String {
+        match slot {
+            Slot::Blue => self.settings.blue_login.clone(),
+            Slot::Green => self.settings.green_login.clone(),
+        }
+    }
+
+    async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError> {
+        self.run("apply", slot, Some(secret)).await
+    }
+
+    async fn revoke(&self, slot: Slot) -> Result<(), RotateError> {
+        self.run("revoke", slot, None).await
+    }
+}

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use holdfast_audit::{AuditEvent, Outcome};
 use holdfast_core::{RotationJob, Secret};
-use holdfast_rotate::{PostgresRotator, PostgresSettings, Rotator};
+use holdfast_rotate::{
+    CommandRotator, CommandSettings, PostgresRotator, PostgresSettings, Rotator,
+};
 use holdfast_store::{Change, Filter, Value, find_all, get_by};
 use holdfast_vault::rotation::{Rotation, Step};
 use holdfast_vault::{Envelope, Keyring};
@@ -84,7 +86,22 @@ pub async fn rotator_for(
                 PostgresRotator::new(settings, admin).map_err(|e| e.to_string())?,
             ))
         }
-        other => Err(format!("unknown rotator `{other}`")),
+        "command" => {
+            let settings: CommandSettings = serde_json::from_value(config.clone())
+                .map_err(|e| format!("rotator settings: {e}"))?;
+            let spec = state.command_rotators.get(&settings.name).cloned().ok_or_else(|| {
+                format!(
+                    "no command rotator named `{}` is declared in the server's configuration ([rotators.command.<name>])",
+                    settings.name
+                )
+            })?;
+            Ok(Box::new(
+                CommandRotator::new(spec, settings).map_err(|e| e.to_string())?,
+            ))
+        }
+        other => Err(format!(
+            "unknown rotator `{other}`: expected `postgres` or `command`"
+        )),
     }
 }
 

@@ -40,6 +40,8 @@ pub struct AppState {
     pub graph: Arc<crate::discovery::GraphCache>,
     /// This node's seal state.
     pub vault: Arc<crate::vault::VaultState>,
+    /// Command rotators the configuration declares, by name (the API can only name them).
+    pub command_rotators: Arc<std::collections::BTreeMap<String, holdfast_rotate::CommandSpec>>,
 }
 
 /// Who is calling: the token that authenticated the request.

@@ -144,16 +144,26 @@ pub enum SecretCmd {
     /// are pointed at it, and the old one is revoked after the grace period.
     Rotate {
         path: String,
-        /// The rotator: `postgres` (two login roles under one group role, alternating).
+        /// The rotator: `postgres` (two login roles under one group role, alternating) or `command`
+        /// (a command declared in the server's configuration).
         #[arg(long, default_value = "postgres")]
         rotator: String,
-        /// Vault path of the admin connection string.
+        /// postgres: vault path of the admin connection string.
         #[arg(long)]
-        admin_secret: String,
+        admin_secret: Option<String>,
+        /// postgres: the two login roles.
         #[arg(long)]
-        blue_role: String,
+        blue_role: Option<String>,
         #[arg(long)]
-        green_role: String,
+        green_role: Option<String>,
+        /// command: the declared command's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// command: the two logins it alternates between.
+        #[arg(long)]
+        blue_login: Option<String>,
+        #[arg(long)]
+        green_login: Option<String>,
         /// Seconds the old credential keeps working after consumers are pointed at the new one.
         #[arg(long)]
         grace_seconds: Option<u64>,

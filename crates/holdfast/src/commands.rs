@@ -746,15 +746,30 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
             admin_secret,
             blue_role,
             green_role,
+            name,
+            blue_login,
+            green_login,
             grace_seconds,
         } => {
+            let need = |v: Option<String>, flag: &str| {
+                v.ok_or_else(|| anyhow::anyhow!("`--rotator {rotator}` needs `{flag}`"))
+            };
+            let settings = match rotator.as_str() {
+                "postgres" => serde_json::json!({
+                    "admin_secret": need(admin_secret, "--admin-secret")?,
+                    "blue_role": need(blue_role, "--blue-role")?,
+                    "green_role": need(green_role, "--green-role")?,
+                }),
+                "command" => serde_json::json!({
+                    "name": need(name, "--name")?,
+                    "blue_login": need(blue_login, "--blue-login")?,
+                    "green_login": need(green_login, "--green-login")?,
+                }),
+                other => bail!("unknown rotator `{other}`: expected `postgres` or `command`"),
+            };
             let req = holdfast_types::StartRotationRequest {
                 rotator: Some(rotator),
-                settings: Some(serde_json::json!({
-                    "admin_secret": admin_secret,
-                    "blue_role": blue_role,
-                    "green_role": green_role,
-                })),
+                settings: Some(settings),
                 grace_seconds,
             };
             let r = c.start_rotation(&path, &req).await?;

@@ -364,3 +364,112 @@ async fn keyring_rotation_rewraps_every_version_and_survives_a_restart() {
     assert_eq!(c.get_secret("k/one", None).await.unwrap().value, "second");
     assert_eq!(c.get_secret("k/one", Some(1)).await.unwrap().value, "first");
 }
+
+#[tokio::test]
+async fn a_command_rotator_declared_in_the_configuration_rotates_and_the_api_cannot_invent_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in for a real system: a file of "login secret-digest" lines the script maintains.
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "svc-blue old-secret\n").unwrap();
+    let script = dir.path().join("rotate.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nset -e\nT='{t}'\ncase \"$HOLDFAST_ROTATION_ACTION\" in\n  apply) s=$(cat); grep -v \"^$HOLDFAST_ROTATION_LOGIN \" \"$T\" > \"$T.new\" || true; echo \"$HOLDFAST_ROTATION_LOGIN $(printf '%s' \"$s\" | sha256sum | cut -c1-16)\" >> \"$T.new\"; mv \"$T.new\" \"$T\" ;;\n  revoke) grep -v \"^$HOLDFAST_ROTATION_LOGIN \" \"$T\" > \"$T.new\" || true; mv \"$T.new\" \"$T\" ;;\nesac\n",
+            t = target.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[rotators.command.svc]\ncommand = [\"{}\"]\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--unseal-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let token = s.client(None).init().await.unwrap().root_token;
+    let c = s.client(Some(&token));
+    put(
+        &c,
+        "svc/cred",
+        r#"{"login":"svc-blue","password":"old-secret"}"#,
+    )
+    .await;
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "secret",
+            "rotate",
+            "svc/cred",
+            "--rotator",
+            "command",
+            "--name",
+            "svc",
+            "--blue-login",
+            "svc-blue",
+            "--green-login",
+            "svc-green",
+            "--grace-seconds",
+            "0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut finished = false;
+    for _ in 0..80 {
+        if c.rotation("svc/cred").await.unwrap().finished {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(finished, "{:?}", c.rotation("svc/cred").await.unwrap());
+    let value: serde_json::Value =
+        serde_json::from_str(&c.get_secret("svc/cred", None).await.unwrap().value).unwrap();
+    assert_eq!(value["login"], "svc-green");
+    let state = std::fs::read_to_string(&target).unwrap();
+    assert!(
+        state.starts_with("svc-green ") && state.lines().count() == 1,
+        "{state}"
+    );
+    assert!(
+        !state.contains(value["password"].as_str().unwrap()),
+        "the script got the secret, not the file"
+    );
+    // A command the configuration does not declare cannot be named through the API.
+    let e = c
+        .start_rotation(
+            "svc/other",
+            &holdfast_types::StartRotationRequest {
+                rotator: Some("command".into()),
+                settings: Some(
+                    serde_json::json!({"name": "rm-rf", "blue_login": "a", "green_login": "b"}),
+                ),
+                grace_seconds: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    assert!(
+        e.to_string().contains("no command rotator named `rm-rf`"),
+        "{e}"
+    );
+}
