@@ -320,3 +320,152 @@ impl Rotator for CommandRotator {
         self.run("revoke", slot, None).await
     }
 }
+
+/// A webhook rotator as the server's configuration declares it: the URL the server posts to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    pub url: String,
+    /// Vault path of the key that signs each request (`X-Holdfast-Signature: sha256=<hex HMAC>`
+    /// over the body), so the receiver knows it is Holdfast.
+    pub signing_secret: String,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Settings a rotation names for a webhook rotator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub name: String,
+    pub blue_login: String,
+    pub green_login: String,
+}
+
+/// Posts a JSON body to a URL, signed with HMAC-SHA256; any 2xx answer is success.
+pub async fn post_signed(
+    url: &str,
+    key: &[u8],
+    body: &serde_json::Value,
+    timeout: std::time::Duration,
+) -> Result<(), RotateError> {
+    use hmac::Mac;
+    let bytes = Zeroizing::new(
+        serde_json::to_vec(body).map_err(|e| RotateError::Config(format!("webhook body: {e}")))?,
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map_err(|_| RotateError::Config("webhook signing key".into()))?;
+    mac.update(&bytes);
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| RotateError::Target(format!("webhook client: {e}")))?;
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-holdfast-signature", format!("sha256={signature}"))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .map_err(|e| {
+            RotateError::Target(format!("webhook `{url}` unreachable: {}", e.without_url()))
+        })?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(RotateError::Target(format!(
+            "webhook `{url}` answered {}",
+            resp.status()
+        )))
+    }
+}
+
+/// Rotates by asking a service over HTTPS: `{"action": "apply"|"revoke", "slot", "login",
+/// "secret"}` (the secret only for `apply`), signed.
+pub struct WebhookRotator {
+    spec: WebhookSpec,
+    settings: WebhookSettings,
+    key: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for WebhookRotator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRotator")
+            .field("spec", &self.spec)
+            .field("settings", &self.settings)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl WebhookRotator {
+    pub fn new(
+        spec: WebhookSpec,
+        settings: WebhookSettings,
+        key: Zeroizing<String>,
+    ) -> Result<Self, RotateError> {
+        if !(spec.url.starts_with("https://") || spec.url.starts_with("http://")) {
+            return Err(RotateError::Config(format!(
+                "webhook rotator `{}`: url must be http(s)",
+                settings.name
+            )));
+        }
+        if settings.blue_login.is_empty()
+            || settings.green_login.is_empty()
+            || settings.blue_login == settings.green_login
+        {
+            return Err(RotateError::Config(
+                "blue_login and green_login: two different, non-empty logins".into(),
+            ));
+        }
+        Ok(Self {
+            spec,
+            settings,
+            key,
+        })
+    }
+
+    async fn send(
+        &self,
+        action: &str,
+        slot: Slot,
+        secret: Option<&str>,
+    ) -> Result<(), RotateError> {
+        let mut body = serde_json::json!({
+            "action": action,
+            "slot": match slot { Slot::Blue => "blue", Slot::Green => "green" },
+            "login": self.login(slot),
+        });
+        if let (Some(secret), Some(obj)) = (secret, body.as_object_mut()) {
+            obj.insert(
+                "secret".into(),
+                serde_json::Value::String(secret.to_string()),
+            );
+        }
+        let timeout = std::time::Duration::from_secs(self.spec.timeout_seconds.unwrap_or(30));
+        let sent = post_signed(&self.spec.url, self.key.as_bytes(), &body, timeout).await;
+        if let Some(serde_json::Value::String(s)) = body.get_mut("secret") {
+            zeroize::Zeroize::zeroize(s);
+        }
+        sent
+    }
+}
+
+#[async_trait]
+impl Rotator for WebhookRotator {
+    fn login(&self, slot: Slot) -> String {
+        match slot {
+            Slot::Blue => self.settings.blue_login.clone(),
+            Slot::Green => self.settings.green_login.clone(),
+        }
+    }
+
+    async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError> {
+        self.send("apply", slot, Some(secret)).await
+    }
+
+    async fn revoke(&self, slot: Slot) -> Result<(), RotateError> {
+        self.send("revoke", slot, None).await
+    }
+}

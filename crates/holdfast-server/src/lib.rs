@@ -29,7 +29,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use state::{AppState, Clock, SystemClock};
+pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{

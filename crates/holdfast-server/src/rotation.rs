@@ -11,7 +11,8 @@ use std::time::Duration;
 use holdfast_audit::{AuditEvent, Outcome};
 use holdfast_core::{RotationJob, Secret};
 use holdfast_rotate::{
-    CommandRotator, CommandSettings, PostgresRotator, PostgresSettings, Rotator,
+    CommandRotator, CommandSettings, PostgresRotator, PostgresSettings, Rotator, WebhookRotator,
+    WebhookSettings,
 };
 use holdfast_store::{Change, Filter, Value, find_all, get_by};
 use holdfast_vault::rotation::{Rotation, Step};
@@ -89,7 +90,7 @@ pub async fn rotator_for(
         "command" => {
             let settings: CommandSettings = serde_json::from_value(config.clone())
                 .map_err(|e| format!("rotator settings: {e}"))?;
-            let spec = state.command_rotators.get(&settings.name).cloned().ok_or_else(|| {
+            let spec = state.rotators.command.get(&settings.name).cloned().ok_or_else(|| {
                 format!(
                     "no command rotator named `{}` is declared in the server's configuration ([rotators.command.<name>])",
                     settings.name
@@ -99,8 +100,24 @@ pub async fn rotator_for(
                 CommandRotator::new(spec, settings).map_err(|e| e.to_string())?,
             ))
         }
+        "webhook" => {
+            let settings: WebhookSettings = serde_json::from_value(config.clone())
+                .map_err(|e| format!("rotator settings: {e}"))?;
+            let spec = state.rotators.webhook.get(&settings.name).cloned().ok_or_else(|| {
+                format!(
+                    "no webhook rotator named `{}` is declared in the server's configuration ([rotators.webhook.<name>])",
+                    settings.name
+                )
+            })?;
+            let key = read_value(state, keyring, &spec.signing_secret, None)
+                .await
+                .map_err(|e| format!("the webhook signing secret: {e}"))?;
+            Ok(Box::new(
+                WebhookRotator::new(spec, settings, key).map_err(|e| e.to_string())?,
+            ))
+        }
         other => Err(format!(
-            "unknown rotator `{other}`: expected `postgres` or `command`"
+            "unknown rotator `{other}`: expected `postgres`, `command` or `webhook`"
         )),
     }
 }
@@ -217,6 +234,8 @@ async fn schedule(state: &AppState, node: &str) -> Result<(), String> {
                         .apply(vec![], event(node, "secret.reminder", &s.path, detail))
                         .await
                         .map_err(|e| e.to_string())?;
+                    // The audit record is the reminder of record; the webhook follows it.
+                    notify_reminder(state, &s.path, s.current, days, due).await;
                 }
             }
         }
@@ -343,6 +362,38 @@ async fn run_step(
             Ok(())
         }
         Step::Promote | Step::Done | Step::WaitUntil(_) => Ok(()),
+    }
+}
+
+/// Posts a reminder to the configured webhook, if any (best effort: the audit record is the
+/// reminder of record).
+async fn notify_reminder(
+    state: &AppState,
+    path: &str,
+    version: u64,
+    days: u32,
+    due: OffsetDateTime,
+) {
+    let Some(spec) = state.rotators.reminders.clone() else {
+        return;
+    };
+    let Ok(keyring) = state.vault.current_keyring(state.store.as_ref()).await else {
+        return;
+    };
+    let Ok(key) = read_value(state, &keyring, &spec.signing_secret, None).await else {
+        tracing::warn!(path, "reminder webhook: its signing secret cannot be read");
+        return;
+    };
+    let body = serde_json::json!({
+        "kind": "rotation-due",
+        "path": path,
+        "version": version,
+        "max_age_days": days,
+        "due_at": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    });
+    let timeout = Duration::from_secs(spec.timeout_seconds.unwrap_or(10));
+    if let Err(e) = holdfast_rotate::post_signed(&spec.url, key.as_bytes(), &body, timeout).await {
+        tracing::warn!(path, error = %e, "reminder webhook");
     }
 }
 

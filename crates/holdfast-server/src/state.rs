@@ -40,8 +40,21 @@ pub struct AppState {
     pub graph: Arc<crate::discovery::GraphCache>,
     /// This node's seal state.
     pub vault: Arc<crate::vault::VaultState>,
-    /// Command rotators the configuration declares, by name (the API can only name them).
-    pub command_rotators: Arc<std::collections::BTreeMap<String, holdfast_rotate::CommandSpec>>,
+    /// Rotators and notifications the configuration declares (the API can only name them).
+    pub rotators: Arc<RotatorConfig>,
+}
+
+/// `[rotators.*]` and `[notify]` of the server's configuration.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotatorConfig {
+    #[serde(default)]
+    pub command: std::collections::BTreeMap<String, holdfast_rotate::CommandSpec>,
+    #[serde(default)]
+    pub webhook: std::collections::BTreeMap<String, holdfast_rotate::WebhookSpec>,
+    /// Where reminders go (secrets due for rotation that Holdfast cannot rotate itself).
+    #[serde(default)]
+    pub reminders: Option<holdfast_rotate::WebhookSpec>,
 }
 
 /// Who is calling: the token that authenticated the request.

@@ -51,7 +51,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tls: None,
         insecure_http: false,
         unseal_key_file: None,
-        command_rotators: Default::default(),
+        rotators: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -86,7 +86,7 @@ pub async fn run(
         tls: None,
         insecure_http: false,
         unseal_key_file: None,
-        command_rotators: Default::default(),
+        rotators: Default::default(),
     };
     let signer = Arc::new(load_signer(dir.path())?);
     let store = open_store(&settings, signer).await?;

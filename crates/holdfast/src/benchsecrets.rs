@@ -89,7 +89,7 @@ pub async fn run(
         tls: None,
         insecure_http: false,
         unseal_key_file: None,
-        command_rotators: Default::default(),
+        rotators: Default::default(),
     };
     let raw_store: Arc<dyn Store> =
         open_store(&raw_settings, Arc::new(load_signer(raw_dir.path())?)).await?;
@@ -130,7 +130,7 @@ pub async fn run(
         tls: None,
         insecure_http: false,
         unseal_key_file: Some(dir.path().join("unseal.key")),
-        command_rotators: Default::default(),
+        rotators: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -144,8 +144,8 @@ pub enum SecretCmd {
     /// are pointed at it, and the old one is revoked after the grace period.
     Rotate {
         path: String,
-        /// The rotator: `postgres` (two login roles under one group role, alternating) or `command`
-        /// (a command declared in the server's configuration).
+        /// The rotator: `postgres` (two login roles under one group role, alternating), `command`
+        /// or `webhook` (declared in the server's configuration).
         #[arg(long, default_value = "postgres")]
         rotator: String,
         /// postgres: vault path of the admin connection string.
@@ -156,10 +156,10 @@ pub enum SecretCmd {
         blue_role: Option<String>,
         #[arg(long)]
         green_role: Option<String>,
-        /// command: the declared command's name.
+        /// command, webhook: the declared rotator's name.
         #[arg(long)]
         name: Option<String>,
-        /// command: the two logins it alternates between.
+        /// command, webhook: the two logins it alternates between.
         #[arg(long)]
         blue_login: Option<String>,
         #[arg(long)]

@@ -760,12 +760,14 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
                     "blue_role": need(blue_role, "--blue-role")?,
                     "green_role": need(green_role, "--green-role")?,
                 }),
-                "command" => serde_json::json!({
+                "command" | "webhook" => serde_json::json!({
                     "name": need(name, "--name")?,
                     "blue_login": need(blue_login, "--blue-login")?,
                     "green_login": need(green_login, "--green-login")?,
                 }),
-                other => bail!("unknown rotator `{other}`: expected `postgres` or `command`"),
+                other => {
+                    bail!("unknown rotator `{other}`: expected `postgres`, `command` or `webhook`")
+                }
             };
             let req = holdfast_types::StartRotationRequest {
                 rotator: Some(rotator),

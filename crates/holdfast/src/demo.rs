@@ -356,7 +356,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         tls: None,
         insecure_http: false,
         unseal_key_file: Some(args.data.join("unseal.key")),
-        command_rotators: Default::default(),
+        rotators: Default::default(),
     };
     let running = match start(&settings).await {
         Ok(r) => r,

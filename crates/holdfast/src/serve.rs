@@ -31,17 +31,10 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     insecure_http: Option<bool>,
     unseal_key_file: Option<PathBuf>,
+    /// `[rotators.command.<name>]`, `[rotators.webhook.<name>]`, `[rotators.reminders]`: declared
+    /// here, not through the API, because they run on (or call out from) the server.
     #[serde(default)]
-    rotators: RotatorsConfig,
-}
-
-/// `[rotators.command.<name>]`: commands the server may run to rotate credentials. Declared here,
-/// not through the API, because they run on the server.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RotatorsConfig {
-    #[serde(default)]
-    command: std::collections::BTreeMap<String, holdfast_rotate::CommandSpec>,
+    rotators: holdfast_server::RotatorConfig,
 }
 
 /// Final settings for one server.
@@ -54,8 +47,8 @@ pub struct Settings {
     pub insecure_http: bool,
     /// Single-node setups: the root key's file (written by init, read at start).
     pub unseal_key_file: Option<PathBuf>,
-    /// Command rotators from the configuration file.
-    pub command_rotators: std::collections::BTreeMap<String, holdfast_rotate::CommandSpec>,
+    /// Rotators and reminder delivery from the configuration file.
+    pub rotators: holdfast_server::RotatorConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -119,7 +112,7 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         tls,
         insecure_http: args.insecure_http.or(file.insecure_http).unwrap_or(false),
         unseal_key_file: args.unseal_key_file.or(file.unseal_key_file),
-        command_rotators: file.rotators.command,
+        rotators: file.rotators,
     })
 }
 
@@ -250,7 +243,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         audit_key,
         graph: Default::default(),
         vault,
-        command_rotators: Arc::new(settings.command_rotators.clone()),
+        rotators: Arc::new(settings.rotators.clone()),
     };
     // The rotation worker lives as long as the process; on shutdown it simply stops mid-wait, and
     // whatever step it was in is repeated by the next start (steps are idempotent).

@@ -473,3 +473,129 @@ async fn a_command_rotator_declared_in_the_configuration_rotates_and_the_api_can
         "{e}"
     );
 }
+
+/// A one-thread HTTP receiver that answers 200 and hands each request's head and body over.
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((head, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_webhook_rotator_and_reminders_post_signed_requests() {
+    let (url, rx) = receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!("[rotators.webhook.saas]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n\n[rotators.reminders]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n"),
+    )
+    .unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--unseal-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let token = s.client(None).init().await.unwrap().root_token;
+    let c = s.client(Some(&token));
+    put(&c, "hooks/key", "webhook-signing-key-0123456789").await;
+    put(&c, "saas/api", r#"{"login":"key-a","password":"first"}"#).await;
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "secret",
+            "rotate",
+            "saas/api",
+            "--rotator",
+            "webhook",
+            "--name",
+            "saas",
+            "--blue-login",
+            "key-a",
+            "--green-login",
+            "key-b",
+            "--grace-seconds",
+            "0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (head, body) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-holdfast-signature: sha256="),
+        "{head}"
+    );
+    let apply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (apply["action"].as_str(), apply["login"].as_str()),
+        (Some("apply"), Some("key-b"))
+    );
+    let new_secret = apply["secret"].as_str().unwrap().to_string();
+    let (_, body) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    let revoke: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (revoke["action"].as_str(), revoke["login"].as_str()),
+        (Some("revoke"), Some("key-a"))
+    );
+    assert!(revoke.get("secret").is_none(), "revoking sends no secret");
+    for _ in 0..40 {
+        if c.rotation("saas/api").await.unwrap().finished {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&c.get_secret("saas/api", None).await.unwrap().value).unwrap();
+    assert_eq!(value["password"], new_secret.as_str());
+    // A secret Holdfast cannot rotate, past its max age: a reminder.
+    c.put_secret(
+        "manual/token",
+        &PutSecretRequest {
+            value: Some("by-hand".into()),
+            max_age_days: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (_, body) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    let reminder: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (reminder["kind"].as_str(), reminder["path"].as_str()),
+        (Some("rotation-due"), Some("manual/token"))
+    );
+    assert!(!body.contains("by-hand"));
+    let audit = serde_json::to_string(&c.audit(None, Some(200)).await.unwrap()).unwrap();
+    assert!(audit.contains("secret.reminder"));
+}
