@@ -170,6 +170,28 @@ impl Client {
         self.post("/sys/seal", &serde_json::json!({})).await
     }
 
+    pub async fn rekey_start(
+        &self,
+        r: &holdfast_types::InitRequest,
+    ) -> Result<holdfast_types::RekeyStatus> {
+        self.post("/sys/rekey", r).await
+    }
+
+    /// `step` is `authorize` (a current share) or `verify` (a new share).
+    pub async fn rekey_share(
+        &self,
+        step: &str,
+        share: &str,
+    ) -> Result<holdfast_types::RekeyStatus> {
+        self.post(
+            &format!("/sys/rekey/{step}"),
+            &holdfast_types::UnsealRequest {
+                share: Some(share.to_string()),
+            },
+        )
+        .await
+    }
+
     pub async fn rotate_keyring(&self) -> Result<holdfast_types::KeyringRotated> {
         self.post("/sys/rotate-keyring", &serde_json::json!({}))
             .await

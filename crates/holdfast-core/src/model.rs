@@ -365,6 +365,19 @@ pub struct VaultConfig {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// A rekey waiting for its new shares to be proven; until then the current key stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingRekey>,
+}
+
+/// The keyring sealed under a new root key, and the new share scheme, before they replace the
+/// current ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRekey {
+    pub shares: u8,
+    pub threshold: u8,
+    pub keyring_nonce: String,
+    pub keyring_ciphertext: String,
 }
 
 /// One version of a secret: its ciphertext (never the value) and what happened to it.

@@ -13,7 +13,7 @@ use crate::routes::{
 #[openapi(
     info(title = "Holdfast API", description = "Control plane for non-human identities."),
     paths(
-        sys::health, sys::init, sys::unseal, sys::seal, sys::rotate_keyring,
+        sys::health, sys::init, sys::unseal, sys::seal, sys::rotate_keyring, sys::rekey_start, sys::rekey_authorize, sys::rekey_verify,
         owners::create, owners::list, owners::show, owners::update,
         systems::create, systems::list, systems::show,
         identities::create, identities::list, identities::show, identities::update, identities::transition,

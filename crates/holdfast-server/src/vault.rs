@@ -34,6 +34,8 @@ pub struct VaultState {
     unsealer: Mutex<Option<Unsealer>>,
     /// Where the root key lives in single-node setups (written at init, read at start).
     pub key_file: Option<PathBuf>,
+    /// A rekey in progress on this node.
+    rekey: Mutex<Option<crate::routes::sys::RekeyAttempt>>,
 }
 
 /// Where unsealing stands, for health and the unseal answer.
@@ -146,6 +148,45 @@ impl VaultState {
         {
             open.keyring = keyring;
             open.sealed_nonce = sealed_nonce.to_string();
+        }
+    }
+
+    pub fn set_rekey(&self, attempt: Option<crate::routes::sys::RekeyAttempt>) {
+        if let Ok(mut r) = self.rekey.lock() {
+            *r = attempt;
+        }
+    }
+
+    /// Runs `f` on the rekey attempt under its lock.
+    pub fn with_rekey<T>(
+        &self,
+        f: impl FnOnce(&mut Option<crate::routes::sys::RekeyAttempt>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut guard = self
+            .rekey
+            .lock()
+            .map_err(|_| ApiError::internal("rekey", "lock poisoned"))?;
+        f(&mut guard)
+    }
+
+    /// After a rekey: the new root key (and the keyring it opened), unless the vault was sealed
+    /// since `generation` was read.
+    pub fn replace_root(
+        &self,
+        root: RootKey,
+        keyring: Keyring,
+        sealed_nonce: &str,
+        generation: u64,
+    ) {
+        if let Ok(mut o) = self.open.write()
+            && self.generation() == generation
+            && o.is_some()
+        {
+            *o = Some(Open {
+                root,
+                keyring,
+                sealed_nonce: sealed_nonce.to_string(),
+            });
         }
     }
 

@@ -621,3 +621,27 @@ pub struct EmergencyRotationReport {
     /// Rotations that could not start, with why.
     pub failed: Vec<String>,
 }
+
+/// Where a rekey stands. `new_shares` is filled once, in the answer that creates them.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RekeyStatus {
+    /// `authorize` (current shares wanted), `verify` (new shares wanted) or `done`.
+    pub phase: String,
+    pub progress: u8,
+    pub threshold: u8,
+    pub new_shares: Vec<String>,
+}
+
+impl std::fmt::Debug for RekeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RekeyStatus")
+            .field("phase", &self.phase)
+            .field("progress", &self.progress)
+            .field("threshold", &self.threshold)
+            .field(
+                "new_shares",
+                &format!("[{} redacted]", self.new_shares.len()),
+            )
+            .finish()
+    }
+}

@@ -299,6 +299,18 @@ pub enum OperatorCmd {
     Seal,
     /// Add a data key for new writes and re-encrypt every stored secret version under it.
     RotateKeyring,
+    /// Replace the root key and its shares. Reads a quorum of the current shares from standard
+    /// input (one per line) and prints the new shares; they replace the old ones only after
+    /// `operator rekey-verify` proves them, so the old shares keep working until then.
+    Rekey {
+        #[arg(long)]
+        shares: Option<u8>,
+        #[arg(long)]
+        threshold: Option<u8>,
+    },
+    /// Prove the new shares of a rekey (one per line on standard input); at the threshold they
+    /// replace the old ones.
+    RekeyVerify,
 }
 
 #[derive(Debug, Args)]

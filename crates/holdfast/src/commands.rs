@@ -548,6 +548,71 @@ pub async fn operator(c: &Client, json: bool, cmd: crate::cli::OperatorCmd) -> a
             }
             Ok(())
         }
+        OperatorCmd::Rekey { shares, threshold } => {
+            let mut status = c
+                .rekey_start(&holdfast_types::InitRequest { shares, threshold })
+                .await?;
+            eprintln!(
+                "rekey started: give {} of the current shares, one per line",
+                status.threshold
+            );
+            for line in std::io::stdin().lines() {
+                let line = zeroize::Zeroizing::new(line.context("cannot read a share")?);
+                if line.trim().is_empty() {
+                    continue;
+                }
+                status = c.rekey_share("authorize", line.trim()).await?;
+                if status.phase == "verify" {
+                    break;
+                }
+            }
+            if status.phase != "verify" {
+                bail!(
+                    "not enough current shares: {} of {}",
+                    status.progress,
+                    status.threshold
+                );
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!(
+                    "New unseal key shares (shown only now; any {} of them unseal). They replace the old ones once `holdfast operator rekey-verify` has been given {} of them:\n",
+                    status.threshold, status.threshold
+                );
+                for s in &status.new_shares {
+                    println!("  {s}");
+                }
+            }
+            Ok(())
+        }
+        OperatorCmd::RekeyVerify => {
+            let mut last = None;
+            for line in std::io::stdin().lines() {
+                let line = zeroize::Zeroizing::new(line.context("cannot read a share")?);
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let status = c.rekey_share("verify", line.trim()).await?;
+                let done = status.phase == "done";
+                last = Some(status);
+                if done {
+                    break;
+                }
+            }
+            let status = last.context("no share given")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else if status.phase == "done" {
+                println!("rekeyed: only the new shares unseal from now on");
+            } else {
+                println!(
+                    "verifying: {} of {} new shares given; the old shares still work",
+                    status.progress, status.threshold
+                );
+            }
+            Ok(())
+        }
         OperatorCmd::RotateKeyring => {
             let r = c.rotate_keyring().await?;
             if json {

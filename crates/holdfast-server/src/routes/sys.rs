@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use holdfast_core::{ApiToken, Scope, SealMode, VaultConfig};
 use holdfast_store::Change;
 use holdfast_types::{
-    Health, InitRequest, InitResponse, KeyringRotated, SealStatusView, UnsealRequest,
+    Health, InitRequest, InitResponse, KeyringRotated, RekeyStatus, SealStatusView, UnsealRequest,
 };
 use holdfast_vault::{Keyring, RootKey, Share};
 use serde_json::json;
@@ -109,6 +109,7 @@ pub async fn init(
         keyring_ciphertext: sealed.ciphertext,
         created_at: now,
         updated_at: now,
+        pending: None,
     };
     let id = Uuid::now_v7();
     let minted = mint(id)?;
@@ -347,4 +348,228 @@ pub async fn rotate_keyring(
         rewrapped,
         failed,
     }))
+}
+
+/// A rekey in progress on this node.
+#[derive(Debug)]
+pub enum RekeyAttempt {
+    /// Collecting the current shares that authorise it.
+    Authorize {
+        unsealer: holdfast_vault::Unsealer,
+        shares: u8,
+        threshold: u8,
+    },
+    /// The new shares were handed out; collecting them back to prove them.
+    Verify { unsealer: holdfast_vault::Unsealer },
+}
+
+fn rekey_status(
+    phase: &str,
+    progress: u8,
+    threshold: u8,
+    new_shares: Vec<String>,
+) -> AxumJson<RekeyStatus> {
+    AxumJson(RekeyStatus {
+        phase: phase.into(),
+        progress,
+        threshold,
+        new_shares,
+    })
+}
+
+/// Starts a rekey: a new root key and new shares. Nothing changes until a quorum of the current
+/// shares authorises it (`/v1/sys/rekey/authorize`) and the new shares are proven
+/// (`/v1/sys/rekey/verify`); the current shares keep working until then. Starting again abandons
+/// an attempt.
+#[utoipa::path(post, path = "/v1/sys/rekey", tag = "sys", request_body = InitRequest,
+    responses((status = 200, body = RekeyStatus), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn rekey_start(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<InitRequest>,
+) -> ApiResult<AxumJson<RekeyStatus>> {
+    ctx.require(Scope::Admin, "sys.rekey").await?;
+    let config = require_config(&state).await?;
+    if config.mode != SealMode::Shamir {
+        return Err(ApiError::invalid(
+            "shares",
+            "this vault unseals from a key file; rekeying it is not supported",
+        ));
+    }
+    state.vault.current_keyring(ctx.store()).await?;
+    let shares = req.shares.unwrap_or(config.shares);
+    let threshold = req.threshold.unwrap_or(config.threshold);
+    if shares < 2 {
+        return Err(ApiError::invalid("shares", "must be at least 2"));
+    }
+    if threshold < 2 || threshold > shares {
+        return Err(ApiError::invalid(
+            "threshold",
+            format!("must be between 2 and the number of shares ({shares})"),
+        ));
+    }
+    ctx.commit(
+        vec![],
+        "sys.rekey",
+        None,
+        json!({"phase": "start", "shares": shares, "threshold": threshold}),
+    )
+    .await?;
+    state.vault.set_rekey(Some(RekeyAttempt::Authorize {
+        unsealer: holdfast_vault::Unsealer::new(config.threshold),
+        shares,
+        threshold,
+    }));
+    Ok(rekey_status("authorize", 0, config.threshold, Vec::new()))
+}
+
+/// One current share authorising the rekey. At the threshold the new root key is made, the keyring
+/// sealed under it is stored as pending, and the new shares are returned — only in this answer.
+#[utoipa::path(post, path = "/v1/sys/rekey/authorize", tag = "sys", request_body = UnsealRequest,
+    responses((status = 200, body = RekeyStatus), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn rekey_authorize(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<UnsealRequest>,
+) -> ApiResult<AxumJson<RekeyStatus>> {
+    ctx.require(Scope::Admin, "sys.rekey").await?;
+    let config = require_config(&state).await?;
+    let text = zeroize::Zeroizing::new(
+        req.share
+            .ok_or_else(|| ApiError::invalid("share", "is required"))?,
+    );
+    let share: Share = text
+        .parse()
+        .map_err(|e: holdfast_vault::VaultError| ApiError::invalid("share", e.to_string()))?;
+    let keyring = state.vault.current_keyring(ctx.store()).await?;
+    let outcome = state.vault.with_rekey(|attempt| match attempt {
+        Some(RekeyAttempt::Authorize {
+            unsealer,
+            shares,
+            threshold,
+        }) => {
+            let (s, t) = (*shares, *threshold);
+            match unsealer.submit(share, &crate::vault::sealed_keyring(&config)) {
+                Ok(holdfast_vault::Progress::NeedMore { have, threshold }) => {
+                    Ok(Err((have, threshold)))
+                }
+                Ok(holdfast_vault::Progress::Unsealed { .. }) => Ok(Ok((s, t))),
+                Err(e) => Err(ApiError::invalid("share", e.to_string())),
+            }
+        }
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "no rekey is waiting for authorisation: start one with `operator rekey`",
+        )),
+    })?;
+    let (shares, threshold) = match outcome {
+        Err((have, need)) => return Ok(rekey_status("authorize", have, need, Vec::new())),
+        Ok(x) => x,
+    };
+    let internal = |e: holdfast_vault::VaultError| ApiError::internal("rekeying the vault", e);
+    let root = RootKey::generate().map_err(internal)?;
+    let sealed = keyring.seal(&root).map_err(internal)?;
+    let texts: Vec<String> = root
+        .split(shares, threshold)
+        .map_err(internal)?
+        .iter()
+        .map(|s| s.to_text().to_string())
+        .collect();
+    let mut next = config.clone();
+    next.version += 1;
+    next.pending = Some(holdfast_core::PendingRekey {
+        shares,
+        threshold,
+        keyring_nonce: sealed.nonce,
+        keyring_ciphertext: sealed.ciphertext,
+    });
+    next.updated_at = ctx.now();
+    ctx.commit(
+        vec![Change::update(&next)?],
+        "sys.rekey",
+        None,
+        json!({"phase": "pending", "shares": shares, "threshold": threshold}),
+    )
+    .await?;
+    state.vault.set_rekey(Some(RekeyAttempt::Verify {
+        unsealer: holdfast_vault::Unsealer::new(threshold),
+    }));
+    Ok(rekey_status("verify", 0, threshold, texts))
+}
+
+/// One of the new shares, proving it. At the new threshold the new key replaces the current one;
+/// from then on only the new shares unseal.
+#[utoipa::path(post, path = "/v1/sys/rekey/verify", tag = "sys", request_body = UnsealRequest,
+    responses((status = 200, body = RekeyStatus), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn rekey_verify(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Json(req): Json<UnsealRequest>,
+) -> ApiResult<AxumJson<RekeyStatus>> {
+    ctx.require(Scope::Admin, "sys.rekey").await?;
+    let config = require_config(&state).await?;
+    let pending = config.pending.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "no rekey is waiting for verification",
+        )
+    })?;
+    let text = zeroize::Zeroizing::new(
+        req.share
+            .ok_or_else(|| ApiError::invalid("share", "is required"))?,
+    );
+    let share: Share = text
+        .parse()
+        .map_err(|e: holdfast_vault::VaultError| ApiError::invalid("share", e.to_string()))?;
+    let sealed = holdfast_vault::SealedKeyring {
+        nonce: pending.keyring_nonce.clone(),
+        ciphertext: pending.keyring_ciphertext.clone(),
+    };
+    let outcome = state.vault.with_rekey(|attempt| match attempt {
+        Some(RekeyAttempt::Verify { unsealer }) => match unsealer.submit(share, &sealed) {
+            Ok(holdfast_vault::Progress::NeedMore { have, threshold }) => {
+                Ok(Err((have, threshold)))
+            }
+            Ok(holdfast_vault::Progress::Unsealed { root, keyring }) => Ok(Ok((root, keyring))),
+            Err(e) => Err(ApiError::invalid("share", e.to_string())),
+        },
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this server is not verifying a rekey",
+        )),
+    })?;
+    let (root, keyring) = match outcome {
+        Err((have, need)) => return Ok(rekey_status("verify", have, need, Vec::new())),
+        Ok(x) => x,
+    };
+    let generation = state.vault.generation();
+    let mut next = config.clone();
+    next.version += 1;
+    next.shares = pending.shares;
+    next.threshold = pending.threshold;
+    next.keyring_nonce = pending.keyring_nonce.clone();
+    next.keyring_ciphertext = pending.keyring_ciphertext.clone();
+    next.pending = None;
+    next.updated_at = ctx.now();
+    ctx.commit(
+        vec![Change::update(&next)?],
+        "sys.rekey",
+        None,
+        json!({"phase": "done", "shares": pending.shares, "threshold": pending.threshold}),
+    )
+    .await?;
+    state.vault.set_rekey(None);
+    state
+        .vault
+        .replace_root(root, keyring, &pending.keyring_nonce, generation);
+    tracing::warn!("vault rekeyed: the old shares no longer unseal it");
+    Ok(rekey_status(
+        "done",
+        pending.threshold,
+        pending.threshold,
+        Vec::new(),
+    ))
 }

@@ -599,3 +599,128 @@ async fn a_webhook_rotator_and_reminders_post_signed_requests() {
     let audit = serde_json::to_string(&c.audit(None, Some(200)).await.unwrap()).unwrap();
     assert!(audit.contains("secret.reminder"));
 }
+
+/// Runs the CLI with `input` on standard input.
+fn cli_stdin(url: &str, token: &str, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .args(args)
+        .env("HOLDFAST_ADDR", url)
+        .env("HOLDFAST_TOKEN", token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn rekey_needs_a_quorum_of_current_shares_and_replaces_them_only_once_the_new_ones_are_proven()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let (token, old) = init_shamir(&s, 3, 2).await;
+    let c = s.client(Some(&token));
+    put(&c, "k/v", "kept-across-rekey").await;
+    // Without a quorum of current shares nothing happens.
+    let out = cli_stdin(
+        &s.url,
+        &token,
+        &["operator", "rekey", "--shares", "4", "--threshold", "3"],
+        &format!("{}\n", old[0]),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("not enough current shares"),
+        "{}",
+        stderr(&out)
+    );
+    // With it: new shares, shown once.
+    let out = cli_stdin(
+        &s.url,
+        &token,
+        &[
+            "operator",
+            "rekey",
+            "--shares",
+            "4",
+            "--threshold",
+            "3",
+            "--json",
+        ],
+        &format!("{}\n{}\n", old[0], old[2]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let new: Vec<String> = status["new_shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(new.len(), 4);
+    // Not yet proven: after a restart the old shares still unseal.
+    s.stop();
+    let s = Server::start(dir.path(), &[]);
+    let c = s.client(Some(&token));
+    c.unseal(&old[1]).await.unwrap();
+    assert!(!c.unseal(&old[2]).await.unwrap().sealed);
+    // Start again (the attempt lived in the stopped server's memory), authorise, prove.
+    let out = cli_stdin(
+        &s.url,
+        &token,
+        &[
+            "operator",
+            "rekey",
+            "--shares",
+            "4",
+            "--threshold",
+            "3",
+            "--json",
+        ],
+        &format!("{}\n{}\n", old[0], old[1]),
+    );
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let new: Vec<String> = status["new_shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let out = cli_stdin(
+        &s.url,
+        &token,
+        &["operator", "rekey-verify"],
+        &format!("{}\n{}\n{}\n", new[0], new[1], new[3]),
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        "rekeyed: only the new shares unseal from now on",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        c.get_secret("k/v", None).await.unwrap().value,
+        "kept-across-rekey"
+    );
+    s.stop();
+    let s = Server::start(dir.path(), &[]);
+    let c = s.client(Some(&token));
+    // The new threshold is 3: three old shares reconstruct a wrong key and are refused.
+    c.unseal(&old[0]).await.unwrap();
+    c.unseal(&old[1]).await.unwrap();
+    assert_eq!(
+        c.unseal(&old[2]).await.unwrap_err().status(),
+        Some(422),
+        "old shares no longer unseal"
+    );
+    for share in &new[1..] {
+        c.unseal(share).await.unwrap();
+    }
+    assert!(!c.health().await.unwrap().sealed);
+    assert_eq!(
+        c.get_secret("k/v", None).await.unwrap().value,
+        "kept-across-rekey"
+    );
+}
