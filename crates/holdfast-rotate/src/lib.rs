@@ -268,9 +268,17 @@ impl CommandRotator {
             .map_err(|e| RotateError::Target(format!("cannot run `{program}`: {e}")))?;
         if let Some(mut stdin) = child.stdin.take() {
             if let Some(secret) = secret {
-                stdin.write_all(secret.as_bytes()).await.map_err(|e| {
-                    RotateError::Target(format!("cannot hand the secret to `{program}`: {e}"))
-                })?;
+                // A program that does not read its input closes the pipe: that is its business;
+                // its exit status says whether the step worked.
+                match stdin.write_all(secret.as_bytes()).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    Err(e) => {
+                        return Err(RotateError::Target(format!(
+                            "cannot hand the secret to `{program}`: {e}"
+                        )));
+                    }
+                }
             }
             drop(stdin);
         }

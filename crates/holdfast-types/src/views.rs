@@ -507,6 +507,10 @@ pub struct SecretMetaView {
     pub owner_identity: Option<Uuid>,
     pub consumers: Vec<String>,
     pub max_age_days: Option<u32>,
+    /// When the newest version reaches its max age: rotation is due then.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub rotation_due_at: Option<OffsetDateTime>,
     pub versions: Vec<holdfast_core::SecretVersion>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -529,6 +533,12 @@ impl From<holdfast_core::Secret> for SecretMetaView {
             owner_identity: s.owner_identity,
             consumers: s.consumers,
             max_age_days: s.max_age_days,
+            rotation_due_at: s.max_age_days.and_then(|days| {
+                s.versions
+                    .iter()
+                    .find(|v| v.version == s.current)
+                    .map(|v| v.created_at + time::Duration::days(i64::from(days)))
+            }),
             versions: s
                 .versions
                 .into_iter()

@@ -786,7 +786,7 @@ pub async fn secret(c: &Client, json: bool, cmd: crate::cli::SecretCmd) -> anyho
                 &[
                     "path",
                     "current",
-                    "owner_identity",
+                    "rotation_due_at",
                     "last_read_at",
                     "updated_at",
                 ],

@@ -537,3 +537,106 @@ async fn secrets_past_their_max_age_and_leaked_ones_are_rotated_again_the_same_w
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_replicas_each_rotation_step_runs_exactly_once() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The target: a log of every call the rotator makes.
+    let log = dir.path().join("calls.log");
+    let script = dir.path().join("rotate.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$HOLDFAST_ROTATION_ACTION $HOLDFAST_ROTATION_LOGIN\" >> '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[rotators.command.svc]\ncommand = [\"{}\"]\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cfg = config.to_str().unwrap();
+    let a = Server::start(d1.path(), &["--database-url", &db.url, "--config", cfg]);
+    let b = Server::start(d2.path(), &["--database-url", &db.url, "--config", cfg]);
+    let init = a
+        .client(None)
+        .init_with(&holdfast_types::InitRequest {
+            shares: Some(2),
+            threshold: Some(2),
+        })
+        .await
+        .unwrap();
+    let (ca, cb) = (
+        a.client(Some(&init.root_token)),
+        b.client(Some(&init.root_token)),
+    );
+    cb.unseal(&init.unseal_shares[0]).await.unwrap();
+    cb.unseal(&init.unseal_shares[1]).await.unwrap();
+    let req = |n: usize| holdfast_types::StartRotationRequest {
+        rotator: Some("command".into()),
+        settings: Some(
+            serde_json::json!({"name": "svc", "blue_login": format!("a{n}"), "green_login": format!("b{n}")}),
+        ),
+        grace_seconds: Some(0),
+    };
+    for n in 0..5 {
+        ca.start_rotation(&format!("svc/s{n}"), &req(n))
+            .await
+            .unwrap();
+    }
+    // Both replicas' workers race for every step.
+    let mut all_done = false;
+    for _ in 0..160 {
+        let mut done = 0;
+        for n in 0..5 {
+            if cb.rotation(&format!("svc/s{n}")).await.unwrap().finished {
+                done += 1;
+            }
+        }
+        if done == 5 {
+            all_done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(all_done, "rotations did not finish");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = calls.lines().collect();
+    lines.sort();
+    let mut expected: Vec<String> = (0..5)
+        .flat_map(|n| [format!("apply a{n}"), format!("revoke b{n}")])
+        .collect();
+    expected.sort();
+    if lines != expected {
+        let audit = ca.audit(None, Some(1000)).await.unwrap();
+        let steps: Vec<String> = audit
+            .items
+            .iter()
+            .filter(|r| r.event.action.starts_with("rotation"))
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r.event.actor,
+                    r.event.action,
+                    r.event.target.clone().unwrap_or_default(),
+                    r.event.detail
+                )
+            })
+            .collect();
+        panic!("each step must run once, on one replica: {lines:?}\n{steps:#?}");
+    }
+}
