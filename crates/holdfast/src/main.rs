@@ -123,7 +123,27 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// Output piped into something that stops reading (`holdfast … | head`) ends the process quietly,
+/// as a closed pipe ends other command-line tools (status 141, as if by SIGPIPE), instead of with a
+/// panic message.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let daemon = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
     init_logging(if daemon {
@@ -145,6 +165,16 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        // The reader of our output went away (`| head`): end quietly, as a closed pipe ends
+        // other tools.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(141)
+        }
         Err(e) => {
             let code = exit_code_for(&e);
             if json {

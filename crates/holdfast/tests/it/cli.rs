@@ -273,3 +273,44 @@ fn demo_refuses_to_wipe_a_directory_it_did_not_make() {
         b"precious"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_cli_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Far more output than a pipe holds: thousands of findings.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    for i in 0..3000u64 {
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xDEAD_BEEF;
+        let id: String = (0..16)
+            .map(|_| {
+                x = x.rotate_left(5).wrapping_mul(31).wrapping_add(17);
+                alphabet[(x % 32) as usize] as char
+            })
+            .collect();
+        text.push_str(&format!("aws_access_key_id = AKIA{id}\n"));
+    }
+    std::fs::write(dir.path().join("keys.env"), text).unwrap();
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .args(["scan", "--no-progress"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The reader is gone (like `| head -1`).
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(141)),
+        "{:?}",
+        out.status
+    );
+}
