@@ -71,24 +71,12 @@ async fn stamp(store: &dyn Store) -> Result<String, StoreError> {
 }
 
 /// Every stored node and edge, all sources.
-pub async fn stored_specs(
-    store: &dyn Store,
-    except_source: Option<&str>,
-) -> Result<(Vec<NodeSpec>, Vec<EdgeSpec>), StoreError> {
+pub async fn stored_specs(store: &dyn Store) -> Result<(Vec<NodeSpec>, Vec<EdgeSpec>), StoreError> {
     let nodes: Vec<GraphNodeRecord> = find_all(store, vec![], PAGE).await?;
     let edges: Vec<GraphEdgeRecord> = find_all(store, vec![], PAGE).await?;
-    let keep = |s: &str| except_source != Some(s);
     Ok((
-        nodes
-            .into_iter()
-            .filter(|n| keep(&n.source))
-            .map(|n| n.node)
-            .collect(),
-        edges
-            .into_iter()
-            .filter(|e| keep(&e.source))
-            .map(|e| e.edge)
-            .collect(),
+        nodes.into_iter().map(|n| n.node).collect(),
+        edges.into_iter().map(|e| e.edge).collect(),
     ))
 }
 
@@ -111,7 +99,7 @@ impl GraphCache {
         if let Some(g) = cached(&stamp) {
             return Ok(g);
         }
-        let (nodes, edges) = stored_specs(store, None).await?;
+        let (nodes, edges) = stored_specs(store).await?;
         let graph = tokio::task::spawn_blocking(move || build_lenient(nodes, edges))
             .await
             .map_err(|e| crate::error::ApiError::internal("building the graph", e))?

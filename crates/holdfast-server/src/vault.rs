@@ -73,15 +73,6 @@ impl VaultState {
         self.open.read().map_or(true, |o| o.is_none())
     }
 
-    /// The keyring, or `sealed`.
-    pub fn keyring(&self) -> Result<Keyring, ApiError> {
-        self.open
-            .read()
-            .ok()
-            .and_then(|o| o.as_ref().map(|o| o.keyring.clone()))
-            .ok_or_else(sealed_error)
-    }
-
     /// The keyring as stored now: when another replica rotated it, it is reopened with this
     /// node's root key. `sealed` when this node is.
     pub async fn current_keyring(&self, store: &dyn Store) -> Result<Keyring, ApiError> {
