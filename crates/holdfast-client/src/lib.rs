@@ -139,6 +139,10 @@ impl Client {
         self.call(Method::POST, path, vec![], Some(body)).await
     }
 
+    async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::PUT, path, vec![], Some(body)).await
+    }
+
     async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.call(Method::PATCH, path, vec![], Some(body)).await
     }
@@ -195,6 +199,45 @@ impl Client {
     pub async fn rotate_keyring(&self) -> Result<holdfast_types::KeyringRotated> {
         self.post("/sys/rotate-keyring", &serde_json::json!({}))
             .await
+    }
+
+    pub async fn policy(&self, version: Option<i64>) -> Result<holdfast_types::PolicyVersionView> {
+        match version {
+            None => self.get("/policy", vec![]).await,
+            Some(n) => self.get(&format!("/policy/versions/{n}"), vec![]).await,
+        }
+    }
+
+    pub async fn policy_history(&self) -> Result<holdfast_types::PolicyHistory> {
+        self.get("/policy/history", vec![]).await
+    }
+
+    pub async fn apply_policy(
+        &self,
+        r: &holdfast_types::ApplyPolicyRequest,
+    ) -> Result<holdfast_types::PolicyApplied> {
+        self.put("/policy", r).await
+    }
+
+    pub async fn apply_policy_entities(
+        &self,
+        r: &holdfast_types::ApplyPolicyRequest,
+    ) -> Result<holdfast_types::PolicyApplied> {
+        self.put("/policy/entities", r).await
+    }
+
+    pub async fn authorize(
+        &self,
+        r: &holdfast_types::AuthorizeRequest,
+    ) -> Result<holdfast_types::AuthorizeResponse> {
+        self.post("/authorize", r).await
+    }
+
+    pub async fn authorize_batch(
+        &self,
+        r: &holdfast_types::BatchAuthorizeRequest,
+    ) -> Result<holdfast_types::BatchAuthorizeResponse> {
+        self.post("/authorize/batch", r).await
     }
 
     pub async fn openapi(&self) -> Result<serde_json::Value> {

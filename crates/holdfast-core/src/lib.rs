@@ -15,4 +15,4 @@ pub use error::{FieldError, ValidationErrors};
 pub use fingerprint::Fingerprint;
 pub use lifecycle::{LifecycleState, TransitionError};
 pub use model::*;
-pub use token::{ApiToken, Scope};
+pub use token::{ApiToken, Role};

@@ -1,4 +1,5 @@
-//! Holdfast's own API tokens: who may call the API, with which scopes, until when.
+//! Holdfast's own API tokens: who may call the API, as whom and in which roles, until when. What a
+//! role may do is decided by the policy set (`holdfast-policy`), not here.
 //!
 //! Only a SHA-256 hash of a token's secret half is kept; the token itself is shown once.
 
@@ -6,39 +7,59 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// What a token may do. `admin` implies `write`, which implies `read`.
+/// A built-in role: a group in Holdfast's policy (`Holdfast::Group::"<role>"`). What each may do is
+/// written in the policy set, not here; the default set gives readers the inventory, writers the
+/// inventory and the vault, auditors the audit log, approvers access requests, admins everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// Read the inventory.
-    Read,
-    /// Change the inventory.
-    Write,
-    /// Manage tokens and read or verify the audit log.
+pub enum Role {
+    /// Read the inventory. (`read`, the foundation's scope, still reads as this.)
+    #[serde(alias = "read")]
+    Reader,
+    /// Change the inventory and the vault. (`write` still reads as this.)
+    #[serde(alias = "write")]
+    Writer,
+    /// Read and verify the audit log.
+    Auditor,
+    /// Decide access requests.
+    Approver,
+    /// Everything, including the management plane.
     Admin,
 }
 
-impl Scope {
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Reader,
+        Self::Writer,
+        Self::Auditor,
+        Self::Approver,
+        Self::Admin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Read => "read",
-            Self::Write => "write",
+            Self::Reader => "reader",
+            Self::Writer => "writer",
+            Self::Auditor => "auditor",
+            Self::Approver => "approver",
             Self::Admin => "admin",
         }
     }
 }
 
-impl std::str::FromStr for Scope {
+impl std::str::FromStr for Role {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "read" => Ok(Self::Read),
-            "write" => Ok(Self::Write),
+            "reader" | "read" => Ok(Self::Reader),
+            "writer" | "write" => Ok(Self::Writer),
+            "auditor" => Ok(Self::Auditor),
+            "approver" => Ok(Self::Approver),
             "admin" => Ok(Self::Admin),
             _ => Err(format!(
-                "unknown scope `{s}`; expected one of read, write, admin"
+                "unknown role `{s}`; expected one of reader, writer, auditor, approver, admin"
             )),
         }
     }
@@ -51,7 +72,12 @@ pub struct ApiToken {
     pub version: i64,
     /// Who the token is for, e.g. `root`, `ci-pipeline`, `alice`.
     pub name: String,
-    pub scopes: Vec<Scope>,
+    /// Built-in roles (policy groups) the token's holder belongs to.
+    #[serde(alias = "scopes")]
+    pub roles: Vec<Role>,
+    /// The machine identity or AI agent this token authenticates as; none for a person.
+    #[serde(default)]
+    pub identity: Option<Uuid>,
     /// Hex SHA-256 of the token's secret half.
     pub secret_hash: String,
     /// The token that created this one (none for the root token made at init).
@@ -65,11 +91,6 @@ pub struct ApiToken {
 }
 
 impl ApiToken {
-    /// Whether the token grants `needed` at `now`.
-    pub fn allows(&self, needed: Scope, now: OffsetDateTime) -> bool {
-        self.is_live(now) && self.scopes.iter().any(|s| *s >= needed)
-    }
-
     /// Not revoked and not expired at `now`.
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
@@ -82,31 +103,21 @@ mod tests {
 
     use super::*;
 
-    fn token(scopes: Vec<Scope>) -> ApiToken {
-        ApiToken {
-            id: Uuid::nil(),
-            version: 1,
-            name: "t".into(),
-            scopes,
-            secret_hash: String::new(),
-            created_by: None,
-            created_at: datetime!(2026-01-01 0:00 UTC),
-            expires_at: Some(datetime!(2026-02-01 0:00 UTC)),
-            revoked_at: None,
-        }
-    }
-
     #[test]
-    fn scopes_imply_lower_ones_until_expiry_or_revocation() {
-        let now = datetime!(2026-01-15 0:00 UTC);
-        let w = token(vec![Scope::Write]);
-        assert!(w.allows(Scope::Read, now));
-        assert!(w.allows(Scope::Write, now));
-        assert!(!w.allows(Scope::Admin, now));
-        assert!(!w.allows(Scope::Read, datetime!(2026-02-01 0:00 UTC)));
-        let mut r = token(vec![Scope::Admin]);
-        assert!(r.allows(Scope::Admin, now));
-        r.revoked_at = Some(now);
-        assert!(!r.allows(Scope::Read, now));
+    fn tokens_live_until_expiry_or_revocation_and_old_scopes_read_as_roles() {
+        let json = r#"{"id":"00000000-0000-0000-0000-000000000000","version":1,"name":"t",
+            "scopes":["read","write","admin"],"secret_hash":"","created_by":null,
+            "created_at":"2026-01-01T00:00:00Z","expires_at":"2026-02-01T00:00:00Z","revoked_at":null}"#;
+        let mut t: ApiToken = serde_json::from_str(json).unwrap();
+        assert_eq!(t.roles, vec![Role::Reader, Role::Writer, Role::Admin]);
+        assert_eq!(t.identity, None);
+        assert!(t.is_live(datetime!(2026-01-15 0:00 UTC)));
+        assert!(!t.is_live(datetime!(2026-02-01 0:00 UTC)));
+        t.revoked_at = Some(datetime!(2026-01-10 0:00 UTC));
+        assert!(!t.is_live(datetime!(2026-01-15 0:00 UTC)));
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("root".parse::<Role>().is_err());
     }
 }

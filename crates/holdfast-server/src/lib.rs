@@ -3,11 +3,13 @@
 //!
 //! Data flow of one request: [`auth::authenticate`] resolves the bearer token (or audits the
 //! refusal) → the handler parses the body with [`extract::Json`] (field-naming errors) → checks the
-//! token's scope ([`state::Ctx::require`], audited on refusal) → validates through `holdfast-core`
+//! policy set's decision for the token's principal ([`state::Ctx::require`], Cedar, audited on
+//! refusal) → validates through `holdfast-core`
 //! → [`state::Ctx::commit`] writes the change and its audit record in one store transaction →
 //! the response is built from the committed record.
 
 pub mod auth;
+pub mod authz;
 pub mod discovery;
 pub mod edge;
 pub mod error;
@@ -33,8 +35,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, rotations, secrets, sys,
-    systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, policy, rotations, secrets,
+    sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -114,10 +116,19 @@ pub fn router(state: AppState) -> Router {
         .route("/secret-versions/destroy/{*path}", post(secrets::destroy))
         .route("/discover/sources", get(graph::sources))
         .route("/graph/blast-radius", get(graph::blast_radius))
+        .route("/policy", get(policy::show).put(policy::apply))
+        .route("/policy/history", get(policy::history))
+        .route("/policy/versions/{version}", get(policy::version))
+        .route("/authorize", post(policy::authorize))
+        .route("/authorize/batch", post(policy::authorize_batch))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()
                 .route("/discover/{connector}", post(graph::import))
+                .route(
+                    "/policy/entities",
+                    axum::routing::put(policy::apply_entities),
+                )
                 .layer(RequestBodyLimitLayer::new(DISCOVER_BODY_LIMIT)),
         )
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, rotations, secrets, sys,
-    systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, policy, rotations, secrets,
+    sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::routes::{
         graph::import, graph::sources, graph::blast_radius,
         secrets::put, secrets::get, secrets::list, secrets::metadata, secrets::delete, secrets::undelete, secrets::destroy,
         rotations::start, rotations::show, rotations::acknowledge, rotations::emergency,
+        policy::show, policy::apply, policy::history, policy::version, policy::apply_entities,
+        policy::authorize, policy::authorize_batch,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),
@@ -46,6 +48,9 @@ impl Modify for Bearer {
 }
 
 /// `GET /v1/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn document(
+    ctx: crate::state::Ctx,
+) -> crate::error::ApiResult<Json<utoipa::openapi::OpenApi>> {
+    ctx.require("api.describe").await?;
+    Ok(Json(ApiDoc::openapi()))
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use holdfast_audit::{AuditEvent, Outcome, PublicKeyInfo};
-use holdfast_core::{ApiToken, Scope};
+use holdfast_core::{ApiToken, Identity};
+use holdfast_policy::{Facts, Subject, Target};
 use holdfast_store::{Change, Store};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub vault: Arc<crate::vault::VaultState>,
     /// Rotators and notifications the configuration declares (the API can only name them).
     pub rotators: Arc<RotatorConfig>,
+    /// The policy set every action is decided by.
+    pub policy: Arc<crate::authz::PolicyState>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.
@@ -151,24 +154,111 @@ impl Ctx {
         }
     }
 
-    /// Refuses (and audits the refusal) unless the caller's token grants `scope` for `action`.
-    pub async fn require(&self, scope: Scope, action: &str) -> ApiResult<&Principal> {
+    /// Refuses (and audits the refusal) unless the policy set permits the caller `action` on
+    /// Holdfast itself.
+    pub async fn require(&self, action: &str) -> ApiResult<&Principal> {
+        self.require_on(action, Target::Api, "").await
+    }
+
+    /// Refuses (and audits the refusal) unless the policy set permits the caller `action` on
+    /// `target`; `tier` is the tier of the identity the action concerns ("" for none).
+    pub async fn require_on(
+        &self,
+        action: &str,
+        target: Target,
+        tier: &str,
+    ) -> ApiResult<&Principal> {
         let Some(p) = &self.principal else {
             return Err(ApiError::unauthenticated());
         };
-        if p.token.allows(scope, self.now()) {
+        let active = self.state.policy.current();
+        let subject = self.subject(p).await?;
+        let groups: Vec<String> = p
+            .token
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
+        let facts = self.facts(p, tier);
+        let decision = active
+            .engine
+            .authorize(&subject, &groups, action, &target, &facts)
+            .map_err(|e| ApiError::internal("the policy decision failed", e))?;
+        if decision.allowed {
             return Ok(p);
         }
-        let detail =
-            serde_json::json!({"needed_scope": scope.as_str(), "reason": "insufficient scope"});
-        let ev = self.event(action, None, Outcome::Denied, detail);
+        let resource = match &target {
+            Target::Api => None,
+            Target::Secret(path) => Some(format!("secret:{path}")),
+        };
+        let detail = serde_json::json!({
+            "reason": "policy",
+            "policy_version": active.number,
+            "decided_by": decision.policies,
+        });
+        let ev = self.event(action, resource, Outcome::Denied, detail);
         if let Err(e) = self.state.store.apply(vec![], ev).await {
             tracing::error!(error = %e, "could not audit a refused request");
         }
+        let why = if decision.policies.is_empty() {
+            "no policy permits it".to_string()
+        } else {
+            format!("forbidden by {}", decision.policies.join(", "))
+        };
         Err(ApiError::forbidden(format!(
-            "this token lacks the `{}` scope needed for `{action}`",
-            scope.as_str()
+            "the policy set (version {}) does not allow `{action}` for this token: {why}",
+            active.number
         )))
+    }
+
+    /// The principal a token stands for: the identity it authenticates as, or a person by name.
+    async fn subject(&self, p: &Principal) -> ApiResult<Subject> {
+        let Some(id) = p.token.identity else {
+            return Ok(Subject::Person {
+                name: p.token.name.clone(),
+            });
+        };
+        let identity = holdfast_store::get::<Identity>(self.store(), id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::forbidden(format!(
+                    "this token authenticates as identity `{id}`, which no longer exists"
+                ))
+            })?;
+        if identity.state != holdfast_core::LifecycleState::Active {
+            return Err(ApiError::forbidden(format!(
+                "this token authenticates as identity `{id}`, which is {}",
+                identity.state.as_str()
+            )));
+        }
+        let owner = match identity.owner_id {
+            Some(o) => holdfast_store::get::<holdfast_core::Owner>(self.store(), o)
+                .await?
+                .map_or_else(String::new, |o| o.name),
+            None => String::new(),
+        };
+        Ok(Subject::Identity {
+            id: id.to_string(),
+            name: identity.name,
+            kind: identity.kind.as_str().to_string(),
+            tier: identity.tier.as_str().to_string(),
+            owner,
+        })
+    }
+
+    fn facts(&self, p: &Principal, tier: &str) -> Facts {
+        let now = self.now();
+        let age = (now - p.token.created_at).whole_minutes().max(0);
+        Facts {
+            hour: i64::from(now.hour()),
+            weekday: i64::from(now.weekday().number_from_monday()),
+            source: self.meta.source.clone().unwrap_or_default(),
+            token_age_minutes: age,
+            // A token is authenticated when it is minted; re-authentication arrives with
+            // `POST /v1/auth/step-up` (issue 6, next part). Until then freshness is the token's age.
+            step_up_minutes: age,
+            tier: tier.to_string(),
+        }
     }
 
     /// Commits `changes` with their audit record, in one transaction.

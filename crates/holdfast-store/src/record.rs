@@ -28,10 +28,12 @@ pub enum Table {
     Secrets,
     Vault,
     Rotations,
+    PolicyVersions,
 }
 
 impl Table {
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
+        Self::PolicyVersions,
         Self::Rotations,
         Self::Secrets,
         Self::Vault,
@@ -62,6 +64,7 @@ impl Table {
             Self::Secrets => "secrets",
             Self::Vault => "vault_config",
             Self::Rotations => "rotations",
+            Self::PolicyVersions => "policy_versions",
         }
     }
 
@@ -81,6 +84,7 @@ impl Table {
             Self::Secrets => "secret",
             Self::Vault => "vault configuration",
             Self::Rotations => "rotation",
+            Self::PolicyVersions => "policy version",
         }
     }
 
@@ -110,6 +114,7 @@ impl Table {
             Self::Secrets => &["path", "owner_identity"],
             Self::Vault => &["mode"],
             Self::Rotations => &["path", "finished"],
+            Self::PolicyVersions => &["kind", "number", "current"],
         }
     }
 
@@ -117,6 +122,7 @@ impl Table {
     pub fn unique_field(self, reported: &str) -> String {
         match (self, reported) {
             (Self::Identities, "source" | "external_id") => "external_id".into(),
+            (Self::PolicyVersions, "kind" | "number") => "number".into(),
             (_, other) => other.to_string(),
         }
     }
@@ -418,6 +424,36 @@ record!(RotationJob, Table::Rotations, |r| {
     vec![
         Value::text(&r.path),
         Value::Int(Some(i64::from(r.finished))),
+    ]
+});
+
+/// One version of Holdfast's policy set. Versions are never edited: applying a policy set adds a
+/// version and moves `current` to it, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersionRecord {
+    pub id: Uuid,
+    pub version: i64,
+    /// `policies`.
+    pub kind: String,
+    /// 1, 2, 3, … per kind.
+    pub number: i64,
+    pub current: bool,
+    /// The Cedar text as applied.
+    pub text: String,
+    /// Hex SHA-256 of `text`.
+    pub sha256: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+record!(PolicyVersionRecord, Table::PolicyVersions, |r| {
+    vec![
+        Value::text(&r.kind),
+        Value::Int(Some(r.number)),
+        Value::Int(Some(i64::from(r.current))),
     ]
 });
 

@@ -125,6 +125,18 @@ CREATE TABLE rotations (
 CREATE INDEX ix_rotations_open ON rotations (finished);
 "#,
     ),
+    (
+        6,
+        r#"
+CREATE TABLE policy_versions (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    kind TEXT NOT NULL, number BIGINT NOT NULL, current BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_policy_versions__number UNIQUE (kind, number)
+);
+CREATE INDEX ix_policy_versions_current ON policy_versions (kind, current);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

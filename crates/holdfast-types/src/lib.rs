@@ -4,12 +4,14 @@
 //! shape without the domain changing meaning. Shared vocabularies (kinds, tiers, states) are the
 //! core's enums. Every type here has an OpenAPI schema.
 
+mod policy;
 mod requests;
 mod views;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+pub use policy::*;
 pub use requests::*;
 pub use views::*;
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use holdfast_core::{
-    CredentialKind, CredentialState, IdentityKind, LifecycleState, OwnerKind, Scope, SystemKind,
+    CredentialKind, CredentialState, IdentityKind, LifecycleState, OwnerKind, Role, SystemKind,
     Tier,
 };
 use serde::{Deserialize, Serialize};
@@ -203,8 +203,11 @@ pub struct CreateEntitlementRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     pub name: Option<String>,
-    #[serde(default)]
-    pub scopes: Vec<Scope>,
+    /// Built-in roles: reader, writer, auditor, approver, admin (`scopes` is read as this).
+    #[serde(default, alias = "scopes")]
+    pub roles: Vec<Role>,
+    /// The machine identity or AI agent (id) the token authenticates as; omit for a person.
+    pub identity: Option<String>,
     /// Lifetime in seconds; default 30 days, at most one year.
     pub ttl_seconds: Option<u64>,
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use holdfast_audit::{AuditEvent, PublicKeyInfo};
 use holdfast_core::{
     ApiToken, Credential, CredentialKind, CredentialState, Entitlement, Exposure, Identity,
-    IdentityKind, LifecycleState, Owner, OwnerKind, Scope, System, SystemKind, Tier,
+    IdentityKind, LifecycleState, Owner, OwnerKind, Role, System, SystemKind, Tier,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -278,7 +278,9 @@ impl From<Entitlement> for EntitlementView {
 pub struct TokenView {
     pub id: Uuid,
     pub name: String,
-    pub scopes: Vec<Scope>,
+    pub roles: Vec<Role>,
+    /// The identity the token authenticates as; none for a person.
+    pub identity: Option<Uuid>,
     pub created_by: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -296,7 +298,8 @@ impl From<ApiToken> for TokenView {
         Self {
             id: t.id,
             name: t.name,
-            scopes: t.scopes,
+            roles: t.roles,
+            identity: t.identity,
             created_by: t.created_by,
             created_at: t.created_at,
             expires_at: t.expires_at,

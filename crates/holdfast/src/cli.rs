@@ -88,6 +88,78 @@ pub enum Command {
     /// Secrets in the vault: encrypted, versioned, every read audited.
     #[command(subcommand)]
     Secret(SecretCmd),
+    /// The Cedar policy set every action is decided by: validate, test, apply, diff, history.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Ask the decision point: may this principal do this action on this resource? Exit 0 for
+    /// allow, 1 for deny.
+    Authorize(AuthorizeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Check a policy file against Holdfast's schema (offline; exit 1 with Cedar's diagnostics).
+    Validate { file: PathBuf },
+    /// Run a test suite (JSON: `entities` and `cases` with `expect`) against a policy file
+    /// (offline; exit 1 when a case fails).
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        suite: PathBuf,
+    },
+    /// Apply a policy file as the next version (validated on the server first).
+    Apply {
+        file: PathBuf,
+        /// Why; kept with the version.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Refuse if the current version is not this one (someone applied another since).
+        #[arg(long)]
+        base: Option<i64>,
+        /// Validate and show what would change; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// What would change, policy by policy: the current set against a file, or two versions.
+    Diff {
+        /// Compare the current set with this file.
+        file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "file", requires = "to")]
+        from: Option<i64>,
+        #[arg(long, conflicts_with = "file", requires = "from")]
+        to: Option<i64>,
+    },
+    /// Every version, oldest first.
+    History,
+    /// Print the current policy set (or `--version N`).
+    Show {
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Replace the entities the decision point knows (Cedar entity JSON).
+    Entities {
+        file: PathBuf,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Print Holdfast's Cedar schema.
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuthorizeArgs {
+    /// `Holdfast::Identity::"<id>"`, `Holdfast::Person::"alice"`, …
+    #[arg(long)]
+    pub principal: String,
+    /// An action of the schema, e.g. `secret.read`.
+    #[arg(long)]
+    pub action: String,
+    /// `Holdfast::Secret::"ci/deploy"`, `Holdfast::Api::"holdfast"`, …
+    #[arg(long)]
+    pub resource: String,
+    /// Context as a JSON object, e.g. '{"step_up_minutes": 3}'.
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -585,9 +657,12 @@ pub enum TokenCmd {
     Create {
         #[arg(long)]
         name: String,
-        /// read, write or admin; repeat for several.
-        #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
+        /// reader, writer, auditor, approver or admin; repeat for several.
+        #[arg(long = "role", visible_alias = "scope", required = true)]
+        roles: Vec<String>,
+        /// The machine identity or AI agent (id) the token authenticates as; omit for a person.
+        #[arg(long)]
+        identity: Option<String>,
         /// Lifetime, e.g. 3600s, 90m, 12h, 30d.
         #[arg(long)]
         ttl: Option<String>,

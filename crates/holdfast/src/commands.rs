@@ -430,17 +430,23 @@ pub async fn entitlement(c: &Client, json: bool, cmd: EntitlementCmd) -> anyhow:
 
 pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> {
     match cmd {
-        TokenCmd::Create { name, scopes, ttl } => {
-            let scopes = scopes
+        TokenCmd::Create {
+            name,
+            roles,
+            identity,
+            ttl,
+        } => {
+            let roles = roles
                 .iter()
                 .map(|s| {
-                    s.parse::<holdfast_core::Scope>()
-                        .map_err(|e| anyhow::anyhow!("--scope: {e}"))
+                    s.parse::<holdfast_core::Role>()
+                        .map_err(|e| anyhow::anyhow!("--role: {e}"))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let req = CreateTokenRequest {
                 name: Some(name),
-                scopes,
+                roles,
+                identity,
                 ttl_seconds: ttl.as_deref().map(parse_ttl).transpose()?,
             };
             let created = c.create_token(&req).await?;
@@ -461,7 +467,14 @@ pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> 
                 "/tokens",
                 &[],
                 &page,
-                &["id", "name", "scopes", "expires_at", "revoked_at"],
+                &[
+                    "id",
+                    "name",
+                    "roles",
+                    "identity",
+                    "expires_at",
+                    "revoked_at",
+                ],
             )
             .await
         }

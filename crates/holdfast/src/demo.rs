@@ -401,6 +401,8 @@ Try, in another terminal:
   holdfast identity list --owner payments-team --json
   holdfast credential list
   holdfast owner list
+  holdfast policy show
+  holdfast authorize --principal 'Holdfast::Person::"carol"' --action secret.read --resource 'Holdfast::Secret::"ci/deploy"'
   holdfast audit tail
   holdfast audit verify
 

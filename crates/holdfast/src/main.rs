@@ -9,6 +9,7 @@ mod commands;
 mod demo;
 mod discover;
 mod output;
+mod policy_cmd;
 mod scan;
 mod serve;
 
@@ -92,6 +93,21 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Secret(c) => commands::secret(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),
+        Command::Policy(c) => {
+            let offline = matches!(
+                c,
+                cli::PolicyCmd::Validate { .. }
+                    | cli::PolicyCmd::Test { .. }
+                    | cli::PolicyCmd::Schema
+            );
+            let server = if offline {
+                None
+            } else {
+                Some(client(&cli.global)?)
+            };
+            policy_cmd::policy(server.as_ref(), json, c).await
+        }
+        Command::Authorize(a) => policy_cmd::authorize(&client(&cli.global)?, json, a).await,
         Command::Discover(a) => {
             let c = if a.dry_run {
                 None

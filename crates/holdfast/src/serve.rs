@@ -237,6 +237,11 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         tracing::info!("vault unsealed from its key file");
     }
     let node = audit_key.key_id.clone();
+    let policy = Arc::new(
+        holdfast_server::authz::PolicyState::load(store.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the policy set: {}", e.message))?,
+    );
     let state = AppState {
         store,
         clock: Arc::new(SystemClock),
@@ -244,10 +249,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         graph: Default::default(),
         vault,
         rotators: Arc::new(settings.rotators.clone()),
+        policy,
     };
     // The rotation worker lives as long as the process; on shutdown it simply stops mid-wait, and
     // whatever step it was in is repeated by the next start (steps are idempotent).
     tokio::spawn(holdfast_server::rotation::worker(state.clone(), node));
+    tokio::spawn(holdfast_server::authz::refresher(state.clone()));
     let app = holdfast_server::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -2,7 +2,6 @@
 
 use axum::Json as AxumJson;
 use holdfast_audit::{AuditEvent, Checkpoint, PublicKeyInfo, StoredRecord, VerifyReport};
-use holdfast_core::Scope;
 use holdfast_types::{AuditPage, AuditRecordView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -36,7 +35,7 @@ pub struct AuditParams {
 
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams), responses((status = 200, body = AuditPage)))]
 pub async fn list(ctx: Ctx, Query(p): Query<AuditParams>) -> ApiResult<AxumJson<AuditPage>> {
-    ctx.require(Scope::Admin, "audit.read").await?;
+    ctx.require("audit.read").await?;
     let limit = p.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
@@ -71,7 +70,7 @@ pub struct VerifyParams {
 
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(VerifyParams), responses((status = 200, body = VerifyReport)))]
 pub async fn verify(ctx: Ctx, Query(p): Query<VerifyParams>) -> ApiResult<AxumJson<VerifyReport>> {
-    ctx.require(Scope::Admin, "audit.verify").await?;
+    ctx.require("audit.verify").await?;
     let trusted = match p.public_keys {
         Some(list) => {
             let mut infos = vec![];
@@ -98,12 +97,12 @@ pub async fn verify(ctx: Ctx, Query(p): Query<VerifyParams>) -> ApiResult<AxumJs
 
 #[utoipa::path(get, path = "/v1/audit/keys", tag = "audit", responses((status = 200, body = Vec<PublicKeyInfo>)))]
 pub async fn keys(ctx: Ctx) -> ApiResult<AxumJson<Vec<PublicKeyInfo>>> {
-    ctx.require(Scope::Admin, "audit.keys").await?;
+    ctx.require("audit.keys").await?;
     Ok(AxumJson(ctx.store().audit_keys().await?))
 }
 
 #[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "audit", responses((status = 200, body = Vec<Checkpoint>)))]
 pub async fn checkpoints(ctx: Ctx) -> ApiResult<AxumJson<Vec<Checkpoint>>> {
-    ctx.require(Scope::Admin, "audit.checkpoints").await?;
+    ctx.require("audit.checkpoints").await?;
     Ok(AxumJson(ctx.store().audit_checkpoints().await?))
 }

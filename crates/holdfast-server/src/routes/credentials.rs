@@ -4,8 +4,7 @@ use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use holdfast_core::{
-    Credential, CredentialKind, CredentialState, Exposure, Fingerprint, Identity, Scope,
-    ValidationErrors,
+    Credential, CredentialKind, CredentialState, Exposure, Fingerprint, Identity, ValidationErrors,
 };
 use holdfast_store::{Change, Table};
 use holdfast_types::{
@@ -58,7 +57,7 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateCredentialRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<CredentialView>)> {
-    ctx.require(Scope::Write, "credential.create").await?;
+    ctx.require("credential.create").await?;
     let mut errs = ValidationErrors::default();
     if req.kind.is_none() {
         errs.push("kind", "is required");
@@ -135,7 +134,7 @@ pub async fn list(
     ctx: Ctx,
     Query(f): Query<CredentialFilter>,
 ) -> ApiResult<AxumJson<CredentialPage>> {
-    ctx.require(Scope::Read, "credential.list").await?;
+    ctx.require("credential.list").await?;
     let fp = f
         .fingerprint
         .as_deref()
@@ -161,7 +160,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/credentials/{id}", tag = "credentials", params(("id" = Uuid, Path)),
     responses((status = 200, body = CredentialView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<CredentialView>> {
-    ctx.require(Scope::Read, "credential.show").await?;
+    ctx.require("credential.show").await?;
     let c: Credential = must_get(&ctx, parse_id("credential", &raw)?).await?;
     Ok(AxumJson(c.into()))
 }
@@ -173,7 +172,7 @@ pub async fn update(
     Path(raw): Path<String>,
     Json(req): Json<UpdateCredentialRequest>,
 ) -> ApiResult<AxumJson<CredentialView>> {
-    ctx.require(Scope::Write, "credential.update").await?;
+    ctx.require("credential.update").await?;
     let version = need_version(req.version)?;
     let current: Credential = must_get(&ctx, parse_id("credential", &raw)?).await?;
     check_version("credential", current.id, current.version, version)?;
@@ -220,7 +219,7 @@ pub async fn add_exposure(
     Path(raw): Path<String>,
     Json(req): Json<AddExposureRequest>,
 ) -> ApiResult<AxumJson<CredentialView>> {
-    ctx.require(Scope::Write, "credential.exposure_add").await?;
+    ctx.require("credential.exposure_add").await?;
     let Some(location) = req.location else {
         return Err(ApiError::invalid(
             "location",

@@ -3,7 +3,7 @@
 use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use holdfast_core::{Entitlement, Identity, Scope, ValidationErrors};
+use holdfast_core::{Entitlement, Identity, ValidationErrors};
 use holdfast_store::{Change, Table};
 use holdfast_types::{CreateEntitlementRequest, EntitlementPage, EntitlementView};
 use serde::Deserialize;
@@ -22,7 +22,7 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateEntitlementRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<EntitlementView>)> {
-    ctx.require(Scope::Write, "entitlement.create").await?;
+    ctx.require("entitlement.create").await?;
     let mut errs = ValidationErrors::default();
     if req.identity.is_none() {
         errs.push("identity", "is required");
@@ -98,7 +98,7 @@ pub async fn list(
     ctx: Ctx,
     Query(f): Query<EntitlementFilter>,
 ) -> ApiResult<AxumJson<EntitlementPage>> {
-    ctx.require(Scope::Read, "entitlement.list").await?;
+    ctx.require("entitlement.list").await?;
     let mut q = eq(table_query(Table::Entitlements), "identity_id", f.identity);
     if let Some(s) = f.system {
         q = eq(
@@ -117,7 +117,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/entitlements/{id}", tag = "entitlements", params(("id" = Uuid, Path)),
     responses((status = 200, body = EntitlementView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<EntitlementView>> {
-    ctx.require(Scope::Read, "entitlement.show").await?;
+    ctx.require("entitlement.show").await?;
     let e: Entitlement = must_get(&ctx, parse_id("entitlement", &raw)?).await?;
     Ok(AxumJson(e.into()))
 }
@@ -136,7 +136,7 @@ pub async fn delete(
     Path(raw): Path<String>,
     Query(p): Query<DeleteParams>,
 ) -> ApiResult<StatusCode> {
-    ctx.require(Scope::Write, "entitlement.delete").await?;
+    ctx.require("entitlement.delete").await?;
     let current: Entitlement = must_get(&ctx, parse_id("entitlement", &raw)?).await?;
     if let Some(v) = p.version {
         check_version("entitlement", current.id, current.version, v)?;

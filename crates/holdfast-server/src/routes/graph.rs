@@ -3,7 +3,7 @@
 
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
-use holdfast_core::{DiscoverySource, Scope};
+use holdfast_core::DiscoverySource;
 use holdfast_discover::{Connector, Input, Options};
 use holdfast_store::find_all;
 use holdfast_types::{BlastRadiusView, DiscoverRequest, ImportReport, SourceList};
@@ -30,7 +30,7 @@ pub async fn import(
     Path(connector): Path<String>,
     Json(req): Json<DiscoverRequest>,
 ) -> ApiResult<AxumJson<ImportReport>> {
-    ctx.require(Scope::Write, "discovery.import").await?;
+    ctx.require("discovery.import").await?;
     let connector: Connector =
         connector
             .parse()
@@ -101,7 +101,7 @@ pub async fn import(
 #[utoipa::path(get, path = "/v1/discover/sources", tag = "discovery",
     responses((status = 200, body = SourceList)))]
 pub async fn sources(ctx: Ctx) -> ApiResult<AxumJson<SourceList>> {
-    ctx.require(Scope::Read, "discovery.sources").await?;
+    ctx.require("discovery.sources").await?;
     let mut items: Vec<DiscoverySource> = find_all(ctx.store(), vec![], 1000).await?;
     items.sort_by(|a, b| a.source.cmp(&b.source));
     Ok(AxumJson(SourceList {
@@ -130,7 +130,7 @@ pub async fn blast_radius(
     State(state): State<AppState>,
     Query(q): Query<BlastRadiusQuery>,
 ) -> ApiResult<AxumJson<BlastRadiusView>> {
-    ctx.require(Scope::Read, "graph.blast_radius").await?;
+    ctx.require("graph.blast_radius").await?;
     let max_paths = q.max_paths.unwrap_or(50);
     if max_paths > 1000 {
         return Err(ApiError::invalid("max_paths", "must be at most 1000"));

@@ -4,7 +4,8 @@ use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use holdfast_core::validate::{IdentityDraft, IdentityPatch, UpdateError};
-use holdfast_core::{Identity, IdentityKind, LifecycleState, Scope, Tier, ValidationErrors};
+use holdfast_core::{Identity, IdentityKind, LifecycleState, Tier, ValidationErrors};
+use holdfast_policy::Target;
 use holdfast_store::{Change, Filter, Table};
 use holdfast_types::{
     CreateIdentityRequest, IdentityPage, IdentityView, TransitionRequest, UpdateIdentityRequest,
@@ -47,7 +48,7 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateIdentityRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<IdentityView>)> {
-    ctx.require(Scope::Write, "identity.create").await?;
+    ctx.require("identity.create").await?;
     let mut errs = ValidationErrors::default();
     if req.kind.is_none() {
         errs.push("kind", "is required");
@@ -113,7 +114,7 @@ pub struct IdentityFilter {
 
 #[utoipa::path(get, path = "/v1/identities", tag = "identities", params(IdentityFilter), responses((status = 200, body = IdentityPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<IdentityFilter>) -> ApiResult<AxumJson<IdentityPage>> {
-    ctx.require(Scope::Read, "identity.list").await?;
+    ctx.require("identity.list").await?;
     let mut q = table_query(Table::Identities);
     q = eq(q, "kind", f.kind);
     q = eq(q, "state", f.state);
@@ -144,7 +145,7 @@ pub async fn list(ctx: Ctx, Query(f): Query<IdentityFilter>) -> ApiResult<AxumJs
 #[utoipa::path(get, path = "/v1/identities/{id}", tag = "identities", params(("id" = Uuid, Path)),
     responses((status = 200, body = IdentityView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<IdentityView>> {
-    ctx.require(Scope::Read, "identity.show").await?;
+    ctx.require("identity.show").await?;
     let identity: Identity = must_get(&ctx, parse_id("identity", &raw)?).await?;
     Ok(AxumJson(identity.into()))
 }
@@ -157,9 +158,17 @@ pub async fn update(
     Path(raw): Path<String>,
     Json(req): Json<UpdateIdentityRequest>,
 ) -> ApiResult<AxumJson<IdentityView>> {
-    ctx.require(Scope::Write, "identity.update").await?;
+    ctx.require("identity.update").await?;
     let version = need_version(req.version)?;
     let current: Identity = must_get(&ctx, parse_id("identity", &raw)?).await?;
+    // Decided again with the identity's tier, so policy can guard the management plane, and a
+    // tier override is a management-plane action of its own.
+    ctx.require_on("identity.update", Target::Api, current.tier.as_str())
+        .await?;
+    if req.tier.is_some() {
+        ctx.require_on("tier.override", Target::Api, current.tier.as_str())
+            .await?;
+    }
     check_version("identity", current.id, current.version, version)?;
     let owner_id = match req.owner.as_deref() {
         Some(o) => Some(active_owner(&ctx, o).await?),
@@ -234,7 +243,7 @@ pub async fn transition(
     Path(raw): Path<String>,
     Json(req): Json<TransitionRequest>,
 ) -> ApiResult<AxumJson<IdentityView>> {
-    ctx.require(Scope::Write, "identity.transition").await?;
+    ctx.require("identity.transition").await?;
     let Some(to) = req.state else {
         return Err(ApiError::invalid("state", "is required"));
     };
@@ -246,6 +255,8 @@ pub async fn transition(
         ));
     }
     let current: Identity = must_get(&ctx, parse_id("identity", &raw)?).await?;
+    ctx.require_on("identity.transition", Target::Api, current.tier.as_str())
+        .await?;
     if let Some(v) = req.version {
         check_version("identity", current.id, current.version, v)?;
     }

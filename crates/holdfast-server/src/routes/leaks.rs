@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::Json as AxumJson;
 use axum::extract::Path;
-use holdfast_core::{Credential, Exposure, Fingerprint, Leak, Scope, validate};
+use holdfast_core::{Credential, Exposure, Fingerprint, Leak, validate};
 use holdfast_store::{Change, Filter, Query as StoreQuery, Table, Value, find, get_by};
 use holdfast_types::{LeakPage, LeakView, ScanReport, ScanReportResult};
 use serde::Deserialize;
@@ -87,7 +87,7 @@ pub async fn report(
     ctx: Ctx,
     Json(req): Json<ScanReport>,
 ) -> ApiResult<AxumJson<ScanReportResult>> {
-    ctx.require(Scope::Write, "scan.report").await?;
+    ctx.require("scan.report").await?;
     let (source, findings) = parse(req)?;
     let now = ctx.now();
     let mut by_fp: BTreeMap<Fingerprint, Vec<Parsed>> = BTreeMap::new();
@@ -197,7 +197,7 @@ pub struct LeakFilter {
 
 #[utoipa::path(get, path = "/v1/leaks", tag = "scan", params(LeakFilter), responses((status = 200, body = LeakPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<LeakFilter>) -> ApiResult<AxumJson<LeakPage>> {
-    ctx.require(Scope::Read, "leak.list").await?;
+    ctx.require("leak.list").await?;
     let q = eq(
         eq(table_query(Table::Leaks), "rule", f.rule),
         "fingerprint",
@@ -213,7 +213,7 @@ pub async fn list(ctx: Ctx, Query(f): Query<LeakFilter>) -> ApiResult<AxumJson<L
 #[utoipa::path(get, path = "/v1/leaks/{id}", tag = "scan", params(("id" = Uuid, Path)),
     responses((status = 200, body = LeakView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<LeakView>> {
-    ctx.require(Scope::Read, "leak.show").await?;
+    ctx.require("leak.show").await?;
     let l: Leak = must_get(&ctx, parse_id("leak", &raw)?).await?;
     Ok(AxumJson(l.into()))
 }

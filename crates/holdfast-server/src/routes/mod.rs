@@ -7,6 +7,7 @@ pub mod graph;
 pub mod identities;
 pub mod leaks;
 pub mod owners;
+pub mod policy;
 pub mod rotations;
 pub mod secrets;
 pub mod sys;

@@ -3,7 +3,7 @@
 use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use holdfast_core::{Owner, OwnerKind, Scope, ValidationErrors};
+use holdfast_core::{Owner, OwnerKind, ValidationErrors};
 use holdfast_store::{Change, Filter, Table, Value};
 use holdfast_types::{CreateOwnerRequest, OwnerPage, OwnerView, UpdateOwnerRequest};
 use serde::Deserialize;
@@ -22,7 +22,7 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateOwnerRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<OwnerView>)> {
-    ctx.require(Scope::Write, "owner.create").await?;
+    ctx.require("owner.create").await?;
     let now = ctx.now();
     let mut errs = ValidationErrors::default();
     if req.name.is_none() {
@@ -68,7 +68,7 @@ pub struct OwnerFilter {
 
 #[utoipa::path(get, path = "/v1/owners", tag = "owners", params(OwnerFilter), responses((status = 200, body = OwnerPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<OwnerFilter>) -> ApiResult<AxumJson<OwnerPage>> {
-    ctx.require(Scope::Read, "owner.list").await?;
+    ctx.require("owner.list").await?;
     let mut q = eq(table_query(Table::Owners), "kind", f.kind);
     if let Some(a) = f.active {
         q = q.filter(Filter::Eq("active", Value::Int(Some(i64::from(a)))));
@@ -84,7 +84,7 @@ pub async fn list(ctx: Ctx, Query(f): Query<OwnerFilter>) -> ApiResult<AxumJson<
 #[utoipa::path(get, path = "/v1/owners/{owner}", tag = "owners", params(("owner" = String, Path, description = "id or handle")),
     responses((status = 200, body = OwnerView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<OwnerView>> {
-    ctx.require(Scope::Read, "owner.show").await?;
+    ctx.require("owner.show").await?;
     let owner = resolve_owner(&ctx, "owner", &raw)
         .await
         .map_err(|e| super::missing_as_404(e, "owner", &raw))?;
@@ -99,7 +99,7 @@ pub async fn update(
     Path(raw): Path<String>,
     Json(req): Json<UpdateOwnerRequest>,
 ) -> ApiResult<AxumJson<OwnerView>> {
-    ctx.require(Scope::Write, "owner.update").await?;
+    ctx.require("owner.update").await?;
     let version = need_version(req.version)?;
     let current = resolve_owner(&ctx, "owner", &raw)
         .await

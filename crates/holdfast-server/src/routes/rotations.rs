@@ -4,7 +4,8 @@
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use holdfast_core::{RotationJob, Scope, Secret, SecretVersion};
+use holdfast_core::{RotationJob, Secret, SecretVersion};
+use holdfast_policy::Target;
 use holdfast_store::{Change, Filter, Value, find_all, get_by};
 use holdfast_types::{
     EmergencyRotationReport, EmergencyRotationRequest, RotationView, StartRotationRequest,
@@ -154,7 +155,8 @@ pub async fn start(
     Path(path): Path<String>,
     Json(req): Json<StartRotationRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<RotationView>)> {
-    ctx.require(Scope::Write, "secret.rotate").await?;
+    ctx.require_on("secret.rotate", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let kind = req
         .rotator
@@ -193,7 +195,8 @@ pub async fn start(
     params(("path" = String, Path, description = "secret path")),
     responses((status = 200, body = RotationView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn acknowledge(ctx: Ctx, Path(path): Path<String>) -> ApiResult<AxumJson<RotationView>> {
-    ctx.require(Scope::Write, "secret.rotation_ack").await?;
+    ctx.require_on("secret.rotation_ack", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let jobs: Vec<RotationJob> = find_all(
         ctx.store(),
@@ -225,7 +228,8 @@ pub async fn acknowledge(ctx: Ctx, Path(path): Path<String>) -> ApiResult<AxumJs
     params(("path" = String, Path, description = "secret path")),
     responses((status = 200, body = RotationView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(path): Path<String>) -> ApiResult<AxumJson<RotationView>> {
-    ctx.require(Scope::Read, "secret.rotation").await?;
+    ctx.require_on("secret.rotation", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let mut jobs: Vec<RotationJob> = find_all(
         ctx.store(),
@@ -267,7 +271,7 @@ pub async fn emergency(
     State(state): State<AppState>,
     Json(req): Json<EmergencyRotationRequest>,
 ) -> ApiResult<AxumJson<EmergencyRotationReport>> {
-    ctx.require(Scope::Write, "secret.rotate_emergency").await?;
+    ctx.require("secret.rotate_emergency").await?;
     let keyring = state.vault.current_keyring(ctx.store()).await?;
     let secrets: Vec<Secret> = match (req.identity, req.fingerprint.as_deref()) {
         (Some(id), None) => {

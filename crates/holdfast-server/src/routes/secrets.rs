@@ -7,7 +7,8 @@
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use holdfast_core::{Identity, Scope, Secret, SecretVersion};
+use holdfast_core::{Identity, Secret, SecretVersion};
+use holdfast_policy::Target;
 use holdfast_store::{Change, Filter, Query as StoreQuery, Table, Value, get_by};
 use holdfast_types::{
     PutSecretRequest, SecretMetaView, SecretPage, SecretValueView, SecretVersionsRequest,
@@ -81,7 +82,8 @@ pub async fn put(
     Path(path): Path<String>,
     Json(req): Json<PutSecretRequest>,
 ) -> ApiResult<AxumJson<SecretWritten>> {
-    ctx.require(Scope::Write, "secret.write").await?;
+    ctx.require_on("secret.write", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let PutSecretRequest {
         value,
@@ -242,7 +244,8 @@ pub async fn get(
     Path(path): Path<String>,
     Query(q): Query<ReadQuery>,
 ) -> ApiResult<AxumJson<SecretValueView>> {
-    ctx.require(Scope::Write, "secret.read").await?;
+    ctx.require_on("secret.read", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let actor = ctx
         .principal
@@ -320,7 +323,8 @@ pub async fn get(
     params(("path" = String, Path, description = "secret path")),
     responses((status = 200, body = SecretMetaView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn metadata(ctx: Ctx, Path(path): Path<String>) -> ApiResult<AxumJson<SecretMetaView>> {
-    ctx.require(Scope::Read, "secret.metadata").await?;
+    ctx.require_on("secret.metadata", Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     Ok(AxumJson(load(&ctx, &path).await?.into()))
 }
@@ -338,7 +342,7 @@ pub struct SecretFilter {
 #[utoipa::path(get, path = "/v1/secrets", tag = "secrets", params(SecretFilter),
     responses((status = 200, body = SecretPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<SecretFilter>) -> ApiResult<AxumJson<SecretPage>> {
-    ctx.require(Scope::Read, "secret.list").await?;
+    ctx.require("secret.list").await?;
     let mut q = StoreQuery::new(Table::Secrets);
     if let Some(p) = f.prefix.filter(|p| !p.is_empty()) {
         q = q.filter(Filter::Like("path", p));
@@ -366,12 +370,13 @@ async fn versions_op(
     req: SecretVersionsRequest,
     op: Op,
 ) -> ApiResult<AxumJson<SecretMetaView>> {
-    let (action, scope) = match op {
-        Op::Delete => ("secret.delete", Scope::Write),
-        Op::Undelete => ("secret.undelete", Scope::Write),
-        Op::Destroy => ("secret.destroy", Scope::Admin),
+    let action = match op {
+        Op::Delete => "secret.delete",
+        Op::Undelete => "secret.undelete",
+        Op::Destroy => "secret.destroy",
     };
-    ctx.require(scope, action).await?;
+    ctx.require_on(action, Target::Secret(path.clone()), "")
+        .await?;
     check_path(&path)?;
     let mut secret = load(&ctx, &path).await?;
     let wanted = if req.versions.is_empty() {

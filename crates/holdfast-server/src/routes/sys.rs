@@ -4,7 +4,7 @@
 use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
-use holdfast_core::{ApiToken, Scope, SealMode, VaultConfig};
+use holdfast_core::{ApiToken, Role, SealMode, VaultConfig};
 use holdfast_store::Change;
 use holdfast_types::{
     Health, InitRequest, InitResponse, KeyringRotated, RekeyStatus, SealStatusView, UnsealRequest,
@@ -117,7 +117,8 @@ pub async fn init(
         id,
         version: 1,
         name: "root".into(),
-        scopes: vec![Scope::Admin],
+        roles: vec![Role::Admin],
+        identity: None,
         secret_hash: minted.secret_hash,
         created_by: None,
         created_at: now,
@@ -180,7 +181,7 @@ pub async fn unseal(
     State(state): State<AppState>,
     Json(req): Json<UnsealRequest>,
 ) -> ApiResult<AxumJson<SealStatusView>> {
-    ctx.require(Scope::Read, "sys.unseal").await?;
+    ctx.require("sys.unseal").await?;
     let config = vault_config(&state).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -235,7 +236,7 @@ pub async fn unseal(
 #[utoipa::path(post, path = "/v1/sys/seal", tag = "sys",
     responses((status = 200, body = SealStatusView), (status = 403, body = holdfast_types::ErrorBody)))]
 pub async fn seal(ctx: Ctx, State(state): State<AppState>) -> ApiResult<AxumJson<SealStatusView>> {
-    ctx.require(Scope::Admin, "sys.seal").await?;
+    ctx.require("sys.seal").await?;
     // Seal first: an unreachable store must not keep the keys in memory. The audit record
     // follows; if it cannot be written the seal still stands and the error says so.
     state.vault.seal();
@@ -268,7 +269,7 @@ pub async fn rotate_keyring(
     ctx: Ctx,
     State(state): State<AppState>,
 ) -> ApiResult<AxumJson<KeyringRotated>> {
-    ctx.require(Scope::Admin, "sys.rotate_keyring").await?;
+    ctx.require("sys.rotate_keyring").await?;
     let config = require_config(&state).await?;
     let generation = state.vault.generation();
     let root = state.vault.root()?;
@@ -388,7 +389,7 @@ pub async fn rekey_start(
     State(state): State<AppState>,
     Json(req): Json<InitRequest>,
 ) -> ApiResult<AxumJson<RekeyStatus>> {
-    ctx.require(Scope::Admin, "sys.rekey").await?;
+    ctx.require("sys.rekey").await?;
     let config = require_config(&state).await?;
     if config.mode != SealMode::Shamir {
         return Err(ApiError::invalid(
@@ -432,7 +433,7 @@ pub async fn rekey_authorize(
     State(state): State<AppState>,
     Json(req): Json<UnsealRequest>,
 ) -> ApiResult<AxumJson<RekeyStatus>> {
-    ctx.require(Scope::Admin, "sys.rekey").await?;
+    ctx.require("sys.rekey").await?;
     let config = require_config(&state).await?;
     let text = zeroize::Zeroizing::new(
         req.share
@@ -507,7 +508,7 @@ pub async fn rekey_verify(
     State(state): State<AppState>,
     Json(req): Json<UnsealRequest>,
 ) -> ApiResult<AxumJson<RekeyStatus>> {
-    ctx.require(Scope::Admin, "sys.rekey").await?;
+    ctx.require("sys.rekey").await?;
     let config = require_config(&state).await?;
     let pending = config.pending.clone().ok_or_else(|| {
         ApiError::new(

@@ -3,7 +3,7 @@
 use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use holdfast_core::{Scope, System, SystemKind, ValidationErrors};
+use holdfast_core::{System, SystemKind, ValidationErrors};
 use holdfast_store::{Change, Table};
 use holdfast_types::{CreateSystemRequest, SystemPage, SystemView};
 use serde::Deserialize;
@@ -22,7 +22,7 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateSystemRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<SystemView>)> {
-    ctx.require(Scope::Write, "system.create").await?;
+    ctx.require("system.create").await?;
     let mut errs = ValidationErrors::default();
     if req.name.is_none() {
         errs.push("name", "is required");
@@ -66,7 +66,7 @@ pub struct SystemFilter {
 
 #[utoipa::path(get, path = "/v1/systems", tag = "systems", params(SystemFilter), responses((status = 200, body = SystemPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<SystemFilter>) -> ApiResult<AxumJson<SystemPage>> {
-    ctx.require(Scope::Read, "system.list").await?;
+    ctx.require("system.list").await?;
     let q = eq(
         eq(table_query(Table::Systems), "kind", f.kind),
         "environment",
@@ -83,7 +83,7 @@ pub async fn list(ctx: Ctx, Query(f): Query<SystemFilter>) -> ApiResult<AxumJson
 #[utoipa::path(get, path = "/v1/systems/{system}", tag = "systems", params(("system" = String, Path, description = "id or name")),
     responses((status = 200, body = SystemView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<SystemView>> {
-    ctx.require(Scope::Read, "system.show").await?;
+    ctx.require("system.show").await?;
     let s = resolve_system(&ctx, "system", &raw)
         .await
         .map_err(|e| super::missing_as_404(e, "system", &raw))?;

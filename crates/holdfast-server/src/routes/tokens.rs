@@ -1,9 +1,9 @@
-//! `/v1/tokens`: Holdfast's own API tokens (admin scope).
+//! `/v1/tokens`: Holdfast's own API tokens (management-plane actions in the policy set).
 
 use axum::Json as AxumJson;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use holdfast_core::{ApiToken, Scope, ValidationErrors};
+use holdfast_core::{ApiToken, ValidationErrors};
 use holdfast_store::{Change, Table};
 use holdfast_types::{CreateTokenRequest, CreatedToken, TokenPage, TokenView};
 use serde::Deserialize;
@@ -27,15 +27,46 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<CreatedToken>)> {
-    let creator = ctx.require(Scope::Admin, "token.create").await?.token.id;
+    let creator = ctx.require("token.create").await?.token.id;
     let mut errs = ValidationErrors::default();
     match req.name.as_deref() {
         None => errs.push("name", "is required: say who or what the token is for"),
         Some(n) => holdfast_core::validate::check_handle(&mut errs, "name", n),
     }
-    if req.scopes.is_empty() {
-        errs.push("scopes", "must list at least one of read, write, admin");
+    if req.roles.is_empty() {
+        errs.push(
+            "roles",
+            "must list at least one of reader, writer, auditor, approver, admin",
+        );
     }
+    let identity = match req.identity.as_deref() {
+        None => None,
+        Some(raw) => match Uuid::try_parse(raw) {
+            Err(_) => {
+                errs.push("identity", "must be an identity id (a UUID)");
+                None
+            }
+            Ok(id) => {
+                match holdfast_store::get::<holdfast_core::Identity>(ctx.store(), id).await? {
+                    None => {
+                        errs.push(
+                            "identity",
+                            format!("names identity `{id}`, which does not exist"),
+                        );
+                        None
+                    }
+                    Some(i) if i.state != holdfast_core::LifecycleState::Active => {
+                        errs.push(
+                            "identity",
+                            format!("identity `{id}` is {}, not active", i.state.as_str()),
+                        );
+                        None
+                    }
+                    Some(i) => Some(i.id),
+                }
+            }
+        },
+    };
     let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL);
     if ttl == 0 || ttl > MAX_TTL {
         errs.push(
@@ -47,21 +78,22 @@ pub async fn create(
     let id = Uuid::now_v7();
     let minted = mint(id)?;
     let now = ctx.now();
-    let mut scopes = req.scopes;
-    scopes.sort();
-    scopes.dedup();
+    let mut roles = req.roles;
+    roles.sort();
+    roles.dedup();
     let token = ApiToken {
         id,
         version: 1,
         name: req.name.unwrap_or_default(),
-        scopes,
+        roles,
+        identity,
         secret_hash: minted.secret_hash,
         created_by: Some(creator),
         created_at: now,
         expires_at: Some(now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX))),
         revoked_at: None,
     };
-    let detail = json!({"name": token.name, "scopes": token.scopes, "expires_at": token.expires_at.map(|t| t.unix_timestamp())});
+    let detail = json!({"name": token.name, "roles": token.roles, "identity": token.identity, "expires_at": token.expires_at.map(|t| t.unix_timestamp())});
     ctx.commit(
         vec![Change::insert(&token)?],
         "token.create",
@@ -87,7 +119,7 @@ pub struct TokenFilter {
 
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", params(TokenFilter), responses((status = 200, body = TokenPage)))]
 pub async fn list(ctx: Ctx, Query(f): Query<TokenFilter>) -> ApiResult<AxumJson<TokenPage>> {
-    ctx.require(Scope::Admin, "token.list").await?;
+    ctx.require("token.list").await?;
     let (items, next) =
         page::<ApiToken>(&ctx, table_query(Table::Tokens), f.limit, f.after).await?;
     Ok(AxumJson(TokenPage {
@@ -99,7 +131,7 @@ pub async fn list(ctx: Ctx, Query(f): Query<TokenFilter>) -> ApiResult<AxumJson<
 #[utoipa::path(post, path = "/v1/tokens/{id}/revoke", tag = "tokens", params(("id" = Uuid, Path)),
     responses((status = 200, body = TokenView), (status = 404, body = holdfast_types::ErrorBody)))]
 pub async fn revoke(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<TokenView>> {
-    ctx.require(Scope::Admin, "token.revoke").await?;
+    ctx.require("token.revoke").await?;
     let current: ApiToken = must_get(&ctx, parse_id("token", &raw)?).await?;
     if current.revoked_at.is_some() {
         return Err(ApiError::conflict(format!(

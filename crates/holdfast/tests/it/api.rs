@@ -2,7 +2,7 @@
 
 use holdfast_audit::Outcome;
 use holdfast_client::ClientError;
-use holdfast_core::{LifecycleState, Scope};
+use holdfast_core::{LifecycleState, Role};
 use holdfast_types::{CreateTokenRequest, TransitionRequest, UpdateIdentityRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -117,7 +117,8 @@ async fn every_route_refuses_missing_wrong_and_revoked_tokens_and_audits_it() {
     let created = c
         .create_token(&CreateTokenRequest {
             name: Some("short-lived".into()),
-            scopes: vec![Scope::Admin],
+            roles: vec![Role::Admin],
+            identity: None,
             ttl_seconds: Some(600),
         })
         .await
@@ -215,7 +216,7 @@ async fn every_route_refuses_missing_wrong_and_revoked_tokens_and_audits_it() {
 }
 
 #[tokio::test]
-async fn scopes_limit_tokens_and_refusals_are_audited() {
+async fn roles_limit_tokens_through_the_policy_set_and_refusals_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &[]);
     let root = s.init().await;
@@ -224,7 +225,8 @@ async fn scopes_limit_tokens_and_refusals_are_audited() {
     let reader = admin
         .create_token(&CreateTokenRequest {
             name: Some("reader".into()),
-            scopes: vec![Scope::Read],
+            roles: vec![Role::Reader],
+            identity: None,
             ttl_seconds: None,
         })
         .await
@@ -249,6 +251,11 @@ async fn scopes_limit_tokens_and_refusals_are_audited() {
     assert!(
         tail.iter()
             .all(|r| r.event.outcome == Outcome::Denied && r.event.actor.contains("(reader)"))
+    );
+    assert!(
+        tail.iter()
+            .all(|r| r.event.detail["reason"] == "policy" && r.event.detail["policy_version"] == 0),
+        "a refusal records the policy version that decided it"
     );
     let listed = admin.list_tokens(vec![]).await.unwrap();
     let as_json = serde_json::to_string(&listed).unwrap();

@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod discover;
 mod durability;
+mod policy;
 mod postgres;
 mod scan;
 mod tls;
