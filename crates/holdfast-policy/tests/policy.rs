@@ -172,6 +172,16 @@ fn an_invalid_policy_is_refused_with_cedars_diagnostics() {
     let e = engine.entities(entities_json()).unwrap();
     let bad = engine.decide(&q(ALICE, "request.approve", API), &e);
     assert!(matches!(bad, Err(PolicyError::Request(_))), "{bad:?}");
+    let mut wrong_type = q(ALICE, "identity.list", API);
+    wrong_type.context["hour"] = json!("ten");
+    let err = engine.decide(&wrong_type, &e).unwrap_err();
+    assert!(matches!(err, PolicyError::Request(_)), "{err:?}");
+    let mut missing = q(ALICE, "identity.list", API);
+    missing.context.as_object_mut().unwrap().remove("tier");
+    assert!(
+        engine.decide(&missing, &e).is_err(),
+        "every context key is required"
+    );
     let unknown = engine.decide(&q(ALICE, "fly", API), &e).unwrap_err();
     assert!(unknown.to_string().contains("`fly`"), "{unknown}");
 }

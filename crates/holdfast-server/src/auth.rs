@@ -18,6 +18,53 @@ use crate::state::{AppState, Ctx, Principal, request_meta};
 
 const PREFIX: &str = "hf_";
 
+/// How long a node trusts a token record it read from the store. Revoking on this node forgets it
+/// at once; another node's revocation takes effect here within this time.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Token records recently read from the store, so that a busy client does not cost a store read
+/// per request. The secret is still checked against the hash on every request.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Uuid, (ApiToken, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, (ApiToken, std::time::Instant)>>
+    {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<ApiToken> {
+        let entries = self.lock();
+        entries
+            .get(&id)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(t, _)| t.clone())
+    }
+
+    pub fn put(&self, token: ApiToken) {
+        let mut entries = self.lock();
+        if entries.len() >= TOKEN_CACHE_MAX {
+            entries.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+            if entries.len() >= TOKEN_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(token.id, (token, std::time::Instant::now()));
+    }
+
+    /// Forgets a token (it was revoked or changed on this node).
+    pub fn forget(&self, id: Uuid) {
+        self.lock().remove(&id);
+    }
+}
+
 /// A freshly minted token: the string to hand out once, and the hash to keep.
 #[derive(Debug)]
 pub struct Minted {
@@ -116,8 +163,15 @@ async fn lookup(state: &AppState, header: Option<&str>) -> Result<Option<ApiToke
     let Some((id, secret)) = parse(presented) else {
         return Ok(None);
     };
-    let Some(token) = holdfast_store::get::<ApiToken>(state.store.as_ref(), id).await? else {
-        return Ok(None);
+    let token = match state.tokens.get(id) {
+        Some(t) => t,
+        None => {
+            let Some(t) = holdfast_store::get::<ApiToken>(state.store.as_ref(), id).await? else {
+                return Ok(None);
+            };
+            state.tokens.put(t.clone());
+            t
+        }
     };
     if hash_matches(&token, secret) && token.is_live(state.clock.now()) {
         Ok(Some(token))

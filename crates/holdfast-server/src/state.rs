@@ -45,6 +45,8 @@ pub struct AppState {
     pub rotators: Arc<RotatorConfig>,
     /// The policy set every action is decided by.
     pub policy: Arc<crate::authz::PolicyState>,
+    /// Token records recently read, for a short time (see `auth::TOKEN_CACHE_TTL`).
+    pub tokens: Arc<crate::auth::TokenCache>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.

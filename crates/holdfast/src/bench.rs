@@ -2,7 +2,7 @@
 //! log on, against a fresh embedded store (or PostgreSQL). Prints figures; asserts nothing.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use holdfast_client::Client;
@@ -13,17 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::BenchArgs;
 use crate::serve::{Settings, start};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(idx).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use crate::benchsecrets::{ms, percentile};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
@@ -41,6 +31,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             concurrency,
             database_url,
         }) => return crate::benchsecrets::run(count, concurrency, database_url).await,
+        Some(crate::cli::BenchCmd::Authorize { count, entities }) => {
+            return crate::benchauthorize::run(count, entities).await;
+        }
         None => {}
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;

@@ -14,17 +14,17 @@ use holdfast_types::PutSecretRequest;
 
 use crate::serve::{Settings, load_signer, open_store, start};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len().max(1) as f64 - 1.0) * p).round() as usize;
     sorted.get(idx).copied().unwrap_or_default()
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// Runs `count` calls of `op` on `concurrency` tasks; returns wall time and sorted latencies.
-async fn drive<F, Fut>(
+pub(crate) async fn drive<F, Fut>(
     count: usize,
     concurrency: usize,
     op: F,

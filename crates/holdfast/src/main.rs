@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok; 1 denied, not found, conflict or a failed verification; 2 usage or runtime error.
 
 mod bench;
+mod benchauthorize;
 mod benchgraph;
 mod benchsecrets;
 mod cli;

@@ -250,6 +250,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         vault,
         rotators: Arc::new(settings.rotators.clone()),
         policy,
+        tokens: Default::default(),
     };
     // The rotation worker lives as long as the process; on shutdown it simply stops mid-wait, and
     // whatever step it was in is repeated by the next start (steps are idempotent).

@@ -150,5 +150,6 @@ pub async fn revoke(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Tok
         detail,
     )
     .await?;
+    ctx.state.tokens.forget(next.id);
     Ok(AxumJson(next.into()))
 }

@@ -640,3 +640,57 @@ async fn with_two_replicas_each_rotation_step_runs_exactly_once() {
         panic!("each step must run once, on one replica: {lines:?}\n{steps:#?}");
     }
 }
+
+/// A policy set applied on one replica decides on the other within its refresh interval, and a
+/// token revoked on one replica stops working on the other within the token cache's lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn policy_and_revocation_reach_the_other_replica() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start(d1.path(), &["--database-url", &db.url]);
+    let b = Server::start(d2.path(), &["--database-url", &db.url]);
+    let root = a.init().await;
+    let ca = a.client(Some(&root));
+    let reader = ca
+        .create_token(&holdfast_types::CreateTokenRequest {
+            name: Some("carol".into()),
+            roles: vec![holdfast_core::Role::Reader],
+            identity: None,
+            ttl_seconds: Some(600),
+        })
+        .await
+        .unwrap();
+    let rb = b.client(Some(&reader.token));
+    assert!(rb.list_identities(vec![]).await.is_ok());
+    let text = holdfast_policy::DEFAULT_POLICIES.replace(
+        "action in Holdfast::Action::\"read\",",
+        "action == Holdfast::Action::\"policy.read\",",
+    );
+    ca.apply_policy(&holdfast_types::ApplyPolicyRequest {
+        text: Some(text),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match rb.list_identities(vec![]).await {
+            Err(ClientError::Api { status: 403, .. }) => break,
+            Ok(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => panic!("replica b never took up version 1: {other:?}"),
+        }
+    }
+    assert!(rb.policy(None).await.is_ok());
+    ca.revoke_token(reader.info.id).await.unwrap();
+    tokio::time::sleep(
+        holdfast_server::auth::TOKEN_CACHE_TTL + std::time::Duration::from_millis(200),
+    )
+    .await;
+    match rb.policy(None).await {
+        Err(ClientError::Api { status: 401, .. }) => {}
+        other => panic!("the revoked token still works on replica b: {other:?}"),
+    }
+}
