@@ -233,6 +233,82 @@ impl Client {
         self.post("/authorize", r).await
     }
 
+    pub async fn create_access_request(
+        &self,
+        r: &holdfast_types::CreateAccessRequest,
+    ) -> Result<holdfast_core::AccessRequest> {
+        self.post("/requests", r).await
+    }
+
+    pub async fn access_request(&self, id: uuid::Uuid) -> Result<holdfast_core::AccessRequest> {
+        self.get(&format!("/requests/{id}"), vec![]).await
+    }
+
+    /// `step` is `approve`, `deny` or `cancel`.
+    pub async fn decide_access_request(
+        &self,
+        id: uuid::Uuid,
+        step: &str,
+        comment: Option<String>,
+    ) -> Result<holdfast_core::AccessRequest> {
+        self.post(
+            &format!("/requests/{id}/{step}"),
+            &holdfast_types::DecideRequest { comment },
+        )
+        .await
+    }
+
+    pub async fn issue_grant(&self, id: uuid::Uuid) -> Result<holdfast_types::IssuedGrant> {
+        self.post(&format!("/requests/{id}/issue"), &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn renew_lease(
+        &self,
+        id: uuid::Uuid,
+        ttl_seconds: Option<u32>,
+    ) -> Result<holdfast_types::IssuedGrant> {
+        self.post(
+            &format!("/leases/{id}/renew"),
+            &holdfast_types::RenewLeaseRequest { ttl_seconds },
+        )
+        .await
+    }
+
+    pub async fn revoke_lease(&self, id: uuid::Uuid) -> Result<holdfast_core::Lease> {
+        self.post(&format!("/leases/{id}/revoke"), &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn revoke_holder(
+        &self,
+        holder: &str,
+        reason: Option<String>,
+    ) -> Result<holdfast_types::RevokedLeases> {
+        self.post(
+            "/leases/revoke-holder",
+            &holdfast_types::RevokeHolderRequest {
+                holder: Some(holder.to_string()),
+                reason,
+            },
+        )
+        .await
+    }
+
+    pub async fn jwks(&self) -> Result<holdfast_types::Jwks> {
+        self.get("/grants/jwks", vec![]).await
+    }
+
+    pub async fn introspect(&self, token: &str) -> Result<holdfast_types::Introspection> {
+        self.post(
+            "/grants/introspect",
+            &holdfast_types::IntrospectRequest {
+                token: Some(token.to_string()),
+            },
+        )
+        .await
+    }
+
     pub async fn authorize_batch(
         &self,
         r: &holdfast_types::BatchAuthorizeRequest,

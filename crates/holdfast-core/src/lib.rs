@@ -4,6 +4,7 @@
 //! Everything here is synchronous and deterministic: time and ids are passed in by the caller, so
 //! expiry and ordering are testable without clocks or randomness. Nothing here knows HTTP or SQL.
 
+pub mod access;
 pub mod error;
 pub mod fingerprint;
 pub mod lifecycle;
@@ -11,6 +12,9 @@ pub mod model;
 pub mod token;
 pub mod validate;
 
+pub use access::{
+    AccessRequest, Approval, ApprovalError, Approver, GrantKind, Lease, LeaseState, RequestState,
+};
 pub use error::{FieldError, ValidationErrors};
 pub use fingerprint::Fingerprint;
 pub use lifecycle::{LifecycleState, TransitionError};

@@ -78,6 +78,9 @@ pub struct ApiToken {
     /// The machine identity or AI agent this token authenticates as; none for a person.
     #[serde(default)]
     pub identity: Option<Uuid>,
+    /// Named groups besides the roles (e.g. `platform-leads`), for policies and approval rules.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Hex SHA-256 of the token's secret half.
     pub secret_hash: String,
     /// The token that created this one (none for the root token made at init).

@@ -102,6 +102,13 @@ pub enum Target {
     Api,
     /// A secret, by path.
     Secret(String),
+    /// An access request: its id, the requester's and the grantee's names, and its tier.
+    Request {
+        id: String,
+        requester: String,
+        elevated: String,
+        tier: String,
+    },
 }
 
 /// A validated policy set with its schema, ready to decide.
@@ -111,6 +118,128 @@ pub struct Engine {
     policies: PolicySet,
     /// Every action the schema declares (`identity.list`, …), for early, clear refusals.
     actions: HashSet<String>,
+    /// Approval rules, by the `@id` of the policy that carries them.
+    rules: BTreeMap<String, ApprovalRule>,
+}
+
+/// What an access request needs before it is granted, read from the annotations of a policy
+/// that permits `request.create`: `@approvals("N")`, `@approvers("group,group")`,
+/// `@max_ttl_minutes("M")`, `@max_ttl_minutes_management("M")`, `@tiers("standard,…")`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRule {
+    /// The policy that carries the rule ("" for the built-in fallback).
+    pub policy: String,
+    /// Distinct approvers needed.
+    pub approvals: u32,
+    /// Groups the approvers must belong to (any of them).
+    pub approvers: Vec<String>,
+    pub max_ttl_minutes: u32,
+    /// The bound when what is asked for is management-plane.
+    pub max_ttl_minutes_management: u32,
+    /// The scope tiers the rule may grant; `None` means every tier.
+    pub tiers: Option<Vec<String>>,
+}
+
+impl ApprovalRule {
+    /// The rule when no permitting policy carries one: one approver from `approver`, one hour
+    /// (fifteen minutes for the management plane).
+    pub fn fallback() -> Self {
+        Self {
+            policy: String::new(),
+            approvals: 1,
+            approvers: vec!["approver".into()],
+            max_ttl_minutes: 60,
+            max_ttl_minutes_management: 15,
+            tiers: None,
+        }
+    }
+
+    pub fn covers(&self, tier: &str) -> bool {
+        self.tiers
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|x| x == tier))
+    }
+
+    pub fn max_ttl(&self, tier: &str) -> u32 {
+        if tier == "management_plane" {
+            self.max_ttl_minutes_management.min(self.max_ttl_minutes)
+        } else {
+            self.max_ttl_minutes
+        }
+    }
+}
+
+const RULE_KEYS: [&str; 5] = [
+    "approvals",
+    "approvers",
+    "max_ttl_minutes",
+    "max_ttl_minutes_management",
+    "tiers",
+];
+
+/// Reads the approval rule a policy carries, if any; `Err` names what is wrong with it.
+fn rule_of(p: &cedar_policy::Policy) -> Result<Option<ApprovalRule>, String> {
+    let id = p.annotation("id").unwrap_or("").to_string();
+    if !RULE_KEYS.iter().any(|k| p.annotation(k).is_some()) {
+        return Ok(None);
+    }
+    let covers_create = match p.action_constraint() {
+        cedar_policy::ActionConstraint::Any => true,
+        cedar_policy::ActionConstraint::Eq(a) => a.id().unescaped() == "request.create",
+        cedar_policy::ActionConstraint::In(list) => {
+            list.iter().any(|a| a.id().unescaped() == "request.create")
+        }
+    };
+    if p.effect() != cedar_policy::Effect::Permit || !covers_create {
+        return Err(format!(
+            "@id(\"{id}\"): approval annotations belong on a policy that permits `request.create`"
+        ));
+    }
+    let number = |key: &str, default: u32| -> Result<u32, String> {
+        match p.annotation(key) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("@id(\"{id}\"): @{key}(\"{v}\") is not a whole number")),
+        }
+    };
+    let list = |key: &str| -> Option<Vec<String>> {
+        p.annotation(key).map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+    };
+    let fallback = ApprovalRule::fallback();
+    let rule = ApprovalRule {
+        policy: id.clone(),
+        approvals: number("approvals", fallback.approvals)?,
+        approvers: list("approvers").unwrap_or(fallback.approvers),
+        max_ttl_minutes: number("max_ttl_minutes", fallback.max_ttl_minutes)?,
+        max_ttl_minutes_management: number(
+            "max_ttl_minutes_management",
+            fallback.max_ttl_minutes_management,
+        )?,
+        tiers: list("tiers"),
+    };
+    if rule.approvals > 0 && rule.approvers.is_empty() {
+        return Err(format!(
+            "@id(\"{id}\"): @approvers must name at least one group when approvals are needed"
+        ));
+    }
+    if rule.approvals == 0 && rule.covers("management_plane") {
+        return Err(format!(
+            "@id(\"{id}\"): a rule with zero approvals may not cover the management plane; add @tiers(\"standard\") or require approvals"
+        ));
+    }
+    if rule.max_ttl_minutes == 0 || rule.max_ttl_minutes_management == 0 {
+        return Err(format!(
+            "@id(\"{id}\"): a maximum TTL must be at least one minute"
+        ));
+    }
+    Ok(Some(rule))
 }
 
 /// The schema, parsed.
@@ -183,6 +312,16 @@ impl Engine {
                 Some(_) => {}
             }
         }
+        let mut rules = BTreeMap::new();
+        for p in policies.policies() {
+            match rule_of(p) {
+                Ok(Some(rule)) => {
+                    rules.insert(rule.policy.clone(), rule);
+                }
+                Ok(None) => {}
+                Err(e) => problems.push(e),
+            }
+        }
         let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
         problems.extend(result.validation_errors().map(|e| e.to_string()));
         if !problems.is_empty() {
@@ -196,6 +335,7 @@ impl Engine {
             schema,
             policies,
             actions,
+            rules,
         })
     }
 
@@ -210,6 +350,24 @@ impl Engine {
 
     pub fn policies(&self) -> &PolicySet {
         &self.policies
+    }
+
+    /// The approval rule for a request of `tier` that `decision` permitted: the strictest rule
+    /// among the permitting policies that cover the tier (most approvals, then shortest TTL), or
+    /// the fallback when none does.
+    pub fn approval_rule(&self, decision: &Decision, tier: &str) -> ApprovalRule {
+        decision
+            .policies
+            .iter()
+            .filter_map(|id| self.rules.get(id))
+            .filter(|r| r.covers(tier))
+            .max_by(|a, b| {
+                a.approvals
+                    .cmp(&b.approvals)
+                    .then(b.max_ttl(tier).cmp(&a.max_ttl(tier)))
+            })
+            .cloned()
+            .unwrap_or_else(ApprovalRule::fallback)
     }
 
     /// Whether the schema declares `action` (`identity.list`).
@@ -390,6 +548,27 @@ impl Engine {
                     Entity::new(
                         r.clone(),
                         HashMap::from([("path".to_string(), string(path))]),
+                        HashSet::new(),
+                    )
+                    .map_err(|e| PolicyError::Entities(e.to_string()))?,
+                );
+                r
+            }
+            Target::Request {
+                id,
+                requester,
+                elevated,
+                tier,
+            } => {
+                let r = uid("Holdfast::AccessRequest", id)?;
+                entities.push(
+                    Entity::new(
+                        r.clone(),
+                        HashMap::from([
+                            ("requester".to_string(), string(requester)),
+                            ("elevated".to_string(), string(elevated)),
+                            ("tier".to_string(), string(tier)),
+                        ]),
                         HashSet::new(),
                     )
                     .map_err(|e| PolicyError::Entities(e.to_string()))?,

@@ -196,6 +196,7 @@ mod tests {
             name: "t".into(),
             roles: vec![],
             identity: None,
+            groups: vec![],
             secret_hash: m.secret_hash.clone(),
             created_by: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,

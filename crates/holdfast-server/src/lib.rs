@@ -14,6 +14,8 @@ pub mod discovery;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod grants;
+pub mod notify;
 pub mod openapi;
 pub mod rotation;
 pub mod routes;
@@ -35,8 +37,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, policy, rotations, secrets,
-    sys, systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
+    rotations, secrets, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -121,6 +123,18 @@ pub fn router(state: AppState) -> Router {
         .route("/policy/versions/{version}", get(policy::version))
         .route("/authorize", post(policy::authorize))
         .route("/authorize/batch", post(policy::authorize_batch))
+        .route("/requests", post(requests::create).get(requests::list))
+        .route("/requests/{id}", get(requests::show))
+        .route("/requests/{id}/approve", post(requests::approve))
+        .route("/requests/{id}/deny", post(requests::deny))
+        .route("/requests/{id}/cancel", post(requests::cancel))
+        .route("/requests/{id}/issue", post(requests::issue))
+        .route("/leases", get(requests::leases))
+        .route("/leases/revoke-holder", post(requests::revoke_holder))
+        .route("/leases/{id}/renew", post(requests::renew))
+        .route("/leases/{id}/revoke", post(requests::revoke))
+        .route("/grants/jwks", get(requests::jwks))
+        .route("/grants/introspect", post(requests::introspect))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, policy, rotations, secrets,
-    sys, systems, tokens,
+    audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
+    rotations, secrets, sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,9 @@ use crate::routes::{
         rotations::start, rotations::show, rotations::acknowledge, rotations::emergency,
         policy::show, policy::apply, policy::history, policy::version, policy::apply_entities,
         policy::authorize, policy::authorize_batch,
+        requests::create, requests::list, requests::show, requests::approve, requests::deny,
+        requests::cancel, requests::issue, requests::leases, requests::renew, requests::revoke,
+        requests::revoke_holder, requests::jwks, requests::introspect,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -47,6 +47,8 @@ pub struct AppState {
     pub policy: Arc<crate::authz::PolicyState>,
     /// Token records recently read, for a short time (see `auth::TOKEN_CACHE_TTL`).
     pub tokens: Arc<crate::auth::TokenCache>,
+    /// This node's key for signing grants.
+    pub grants: Arc<crate::grants::GrantSigner>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.
@@ -60,6 +62,9 @@ pub struct RotatorConfig {
     /// Where reminders go (secrets due for rotation that Holdfast cannot rotate itself).
     #[serde(default)]
     pub reminders: Option<holdfast_rotate::WebhookSpec>,
+    /// Where access-request notifications go (created, approved, denied).
+    #[serde(default)]
+    pub access_requests: Option<holdfast_rotate::WebhookSpec>,
 }
 
 /// Who is calling: the token that authenticated the request.
@@ -72,6 +77,22 @@ impl Principal {
     pub fn actor(&self) -> String {
         format!("token:{} ({})", self.token.id, self.token.name)
     }
+}
+
+/// The caller as policy sees it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub subject: Subject,
+    /// `Holdfast::Person::"alice"`, `Holdfast::Identity::"<id>"`.
+    pub principal: String,
+    pub name: String,
+    /// `person`, or the identity's kind.
+    pub kind: String,
+    /// The owner's name, for an identity.
+    pub owner: Option<String>,
+    /// Roles and named groups.
+    pub groups: Vec<String>,
+    pub token_created_at: OffsetDateTime,
 }
 
 /// Facts about the request that audit records carry.
@@ -173,29 +194,48 @@ impl Ctx {
         let Some(p) = &self.principal else {
             return Err(ApiError::unauthenticated());
         };
-        let active = self.state.policy.current();
-        let subject = self.subject(p).await?;
-        let groups: Vec<String> = p
-            .token
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect();
-        let facts = self.facts(p, tier);
-        let decision = active
-            .engine
-            .authorize(&subject, &groups, action, &target, &facts)
-            .map_err(|e| ApiError::internal("the policy decision failed", e))?;
+        let caller = self.caller().await?;
+        let (decision, version) = self.decide(&caller, action, &target, tier)?;
         if decision.allowed {
             return Ok(p);
         }
-        let resource = match &target {
+        self.refused(action, &target, &decision, version).await
+    }
+
+    /// Decides `action` on `target` for `caller` with the current policy set; the decision and
+    /// the policy version.
+    pub fn decide(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &Target,
+        tier: &str,
+    ) -> ApiResult<(holdfast_policy::Decision, i64)> {
+        let active = self.state.policy.current();
+        let facts = self.facts(caller, tier);
+        let decision = active
+            .engine
+            .authorize(&caller.subject, &caller.groups, action, target, &facts)
+            .map_err(|e| ApiError::internal("the policy decision failed", e))?;
+        Ok((decision, active.number))
+    }
+
+    /// Audits a refusal and answers 403 naming the policies.
+    pub async fn refused<T>(
+        &self,
+        action: &str,
+        target: &Target,
+        decision: &holdfast_policy::Decision,
+        version: i64,
+    ) -> ApiResult<T> {
+        let resource = match target {
             Target::Api => None,
             Target::Secret(path) => Some(format!("secret:{path}")),
+            Target::Request { id, .. } => Some(format!("request:{id}")),
         };
         let detail = serde_json::json!({
             "reason": "policy",
-            "policy_version": active.number,
+            "policy_version": version,
             "decided_by": decision.policies,
         });
         let ev = self.event(action, resource, Outcome::Denied, detail);
@@ -208,9 +248,53 @@ impl Ctx {
             format!("forbidden by {}", decision.policies.join(", "))
         };
         Err(ApiError::forbidden(format!(
-            "the policy set (version {}) does not allow `{action}` for this token: {why}",
-            active.number
+            "the policy set (version {version}) does not allow `{action}` for this token: {why}"
         )))
+    }
+
+    /// Who the caller is, for policy: the identity its token authenticates as, or a person by
+    /// the token's name; with its roles and groups.
+    pub async fn caller(&self) -> ApiResult<Caller> {
+        let Some(p) = &self.principal else {
+            return Err(ApiError::unauthenticated());
+        };
+        let subject = self.subject(p).await?;
+        let mut groups: Vec<String> = p
+            .token
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
+        groups.extend(p.token.groups.iter().cloned());
+        let (principal, name, kind, owner) = match &subject {
+            Subject::Person { name } => (
+                format!("Holdfast::Person::{name:?}"),
+                name.clone(),
+                "person".to_string(),
+                None,
+            ),
+            Subject::Identity {
+                id,
+                name,
+                kind,
+                owner,
+                ..
+            } => (
+                format!("Holdfast::Identity::{id:?}"),
+                name.clone(),
+                kind.clone(),
+                (!owner.is_empty()).then(|| owner.clone()),
+            ),
+        };
+        Ok(Caller {
+            subject,
+            principal,
+            name,
+            kind,
+            owner,
+            groups,
+            token_created_at: p.token.created_at,
+        })
     }
 
     /// The principal a token stands for: the identity it authenticates as, or a person by name.
@@ -248,9 +332,9 @@ impl Ctx {
         })
     }
 
-    fn facts(&self, p: &Principal, tier: &str) -> Facts {
+    fn facts(&self, caller: &Caller, tier: &str) -> Facts {
         let now = self.now();
-        let age = (now - p.token.created_at).whole_minutes().max(0);
+        let age = (now - caller.token_created_at).whole_minutes().max(0);
         Facts {
             hour: i64::from(now.hour()),
             weekday: i64::from(now.weekday().number_from_monday()),

@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use record::{
-    Change, Filter, GraphEdgeRecord, GraphNodeRecord, PolicyVersionRecord, Query, Record, Row,
-    Table, Value, find, find_all, get, get_by,
+    Change, Filter, GrantKeyRecord, GraphEdgeRecord, GraphNodeRecord, PolicyVersionRecord, Query,
+    Record, Row, Table, Value, find, find_all, get, get_by,
 };
 
 /// A storage backend. Implementations are cheap to share (`Arc<dyn Store>`) and safe to use from

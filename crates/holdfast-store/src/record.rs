@@ -1,8 +1,8 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
 use holdfast_core::{
-    ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Owner, RotationJob, Secret,
-    System, VaultConfig,
+    AccessRequest, ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Lease,
+    Owner, RotationJob, Secret, System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use serde::Deserialize;
@@ -29,10 +29,16 @@ pub enum Table {
     Vault,
     Rotations,
     PolicyVersions,
+    Requests,
+    Leases,
+    GrantKeys,
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 17] = [
+        Self::Requests,
+        Self::Leases,
+        Self::GrantKeys,
         Self::PolicyVersions,
         Self::Rotations,
         Self::Secrets,
@@ -65,6 +71,9 @@ impl Table {
             Self::Vault => "vault_config",
             Self::Rotations => "rotations",
             Self::PolicyVersions => "policy_versions",
+            Self::Requests => "access_requests",
+            Self::Leases => "leases",
+            Self::GrantKeys => "grant_keys",
         }
     }
 
@@ -85,6 +94,9 @@ impl Table {
             Self::Vault => "vault configuration",
             Self::Rotations => "rotation",
             Self::PolicyVersions => "policy version",
+            Self::Requests => "access request",
+            Self::Leases => "lease",
+            Self::GrantKeys => "grant signing key",
         }
     }
 
@@ -115,6 +127,9 @@ impl Table {
             Self::Vault => &["mode"],
             Self::Rotations => &["path", "finished"],
             Self::PolicyVersions => &["kind", "number", "current"],
+            Self::Requests => &["state", "requester"],
+            Self::Leases => &["state", "holder", "request"],
+            Self::GrantKeys => &["kid"],
         }
     }
 
@@ -455,6 +470,34 @@ record!(PolicyVersionRecord, Table::PolicyVersions, |r| {
         Value::Int(Some(r.number)),
         Value::Int(Some(i64::from(r.current))),
     ]
+});
+
+record!(AccessRequest, Table::Requests, |r| {
+    vec![Value::text(r.state.as_str()), Value::text(&r.requester)]
+});
+
+record!(Lease, Table::Leases, |r| {
+    vec![
+        Value::text(r.state.as_str()),
+        Value::text(&r.holder),
+        Value::text(r.request.to_string()),
+    ]
+});
+
+/// A node's public key for grant signatures (EdDSA), published in `/v1/grants/jwks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantKeyRecord {
+    pub id: Uuid,
+    pub version: i64,
+    pub kid: String,
+    /// The raw 32-byte Ed25519 public key, base64url without padding (a JWK's `x`).
+    pub x: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+record!(GrantKeyRecord, Table::GrantKeys, |r| {
+    vec![Value::text(&r.kid)]
 });
 
 record!(DiscoverySource, Table::Sources, |r| {

@@ -137,6 +137,30 @@ CREATE TABLE policy_versions (
 CREATE INDEX ix_policy_versions_current ON policy_versions (kind, current);
 "#,
     ),
+    (
+        7,
+        r#"
+CREATE TABLE access_requests (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    state TEXT NOT NULL, requester TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_access_requests_state ON access_requests (state);
+CREATE TABLE leases (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    state TEXT NOT NULL, holder TEXT NOT NULL, request TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_leases_state ON leases (state);
+CREATE INDEX ix_leases_holder ON leases (holder);
+CREATE TABLE grant_keys (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    kid TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_grant_keys__kid UNIQUE (kid)
+);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

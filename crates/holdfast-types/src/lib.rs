@@ -4,6 +4,7 @@
 //! shape without the domain changing meaning. Shared vocabularies (kinds, tiers, states) are the
 //! core's enums. Every type here has an OpenAPI schema.
 
+mod access;
 mod policy;
 mod requests;
 mod views;
@@ -11,6 +12,7 @@ mod views;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+pub use access::*;
 pub use policy::*;
 pub use requests::*;
 pub use views::*;

@@ -208,6 +208,9 @@ pub struct CreateTokenRequest {
     pub roles: Vec<Role>,
     /// The machine identity or AI agent (id) the token authenticates as; omit for a person.
     pub identity: Option<String>,
+    /// Named groups besides the roles (e.g. `platform-leads`).
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Lifetime in seconds; default 30 days, at most one year.
     pub ttl_seconds: Option<u64>,
 }

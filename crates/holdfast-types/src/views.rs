@@ -281,6 +281,7 @@ pub struct TokenView {
     pub roles: Vec<Role>,
     /// The identity the token authenticates as; none for a person.
     pub identity: Option<Uuid>,
+    pub groups: Vec<String>,
     pub created_by: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -300,6 +301,7 @@ impl From<ApiToken> for TokenView {
             name: t.name,
             roles: t.roles,
             identity: t.identity,
+            groups: t.groups,
             created_by: t.created_by,
             created_at: t.created_at,
             expires_at: t.expires_at,

@@ -663,6 +663,9 @@ pub enum TokenCmd {
         /// The machine identity or AI agent (id) the token authenticates as; omit for a person.
         #[arg(long)]
         identity: Option<String>,
+        /// A named group besides the roles (e.g. platform-leads); repeat for several.
+        #[arg(long = "group")]
+        groups: Vec<String>,
         /// Lifetime, e.g. 3600s, 90m, 12h, 30d.
         #[arg(long)]
         ttl: Option<String>,

@@ -434,6 +434,7 @@ pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> 
             name,
             roles,
             identity,
+            groups,
             ttl,
         } => {
             let roles = roles
@@ -447,6 +448,7 @@ pub async fn token(c: &Client, json: bool, cmd: TokenCmd) -> anyhow::Result<()> 
                 name: Some(name),
                 roles,
                 identity,
+                groups,
                 ttl_seconds: ttl.as_deref().map(parse_ttl).transpose()?,
             };
             let created = c.create_token(&req).await?;

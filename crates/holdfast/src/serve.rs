@@ -16,6 +16,7 @@ use crate::cli::ServeArgs;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8200";
 const KEY_FILE: &str = "audit-signing.key";
+const GRANT_KEY_FILE: &str = "grant-signing.key";
 const DB_FILE: &str = "holdfast.db";
 
 /// The TOML configuration file. Unknown keys are refused.
@@ -126,13 +127,45 @@ pub fn load_signer(data: &Path) -> anyhow::Result<Signer> {
         return Signer::from_hex_seed(&text)
             .with_context(|| format!("`{}` is damaged", path.display()));
     }
-    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    getrandom::fill(seed.as_mut())
-        .map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    let seed = fresh_seed()?;
     let signer = Signer::from_seed(&seed);
     write_private(&path, signer.to_hex_seed().as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(signer)
+}
+
+fn fresh_seed() -> anyhow::Result<zeroize::Zeroizing<[u8; 32]>> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut())
+        .map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    Ok(seed)
+}
+
+/// This node's grant-signing key (`grant-signing.key`, hex seed, 0600), made on first start.
+pub fn load_grant_signer(data: &Path) -> anyhow::Result<holdfast_server::grants::GrantSigner> {
+    create_private_dir(data)?;
+    let path = data.join(GRANT_KEY_FILE);
+    if path.exists() {
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?,
+        );
+        let bytes = zeroize::Zeroizing::new(
+            hex::decode(text.trim()).with_context(|| format!("`{}` is damaged", path.display()))?,
+        );
+        let seed: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("`{}` is damaged", path.display()))?;
+        return Ok(holdfast_server::grants::GrantSigner::from_seed(&seed));
+    }
+    let seed = fresh_seed()?;
+    write_private(
+        &path,
+        zeroize::Zeroizing::new(hex::encode(seed.as_ref())).as_bytes(),
+    )
+    .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(holdfast_server::grants::GrantSigner::from_seed(&seed))
 }
 
 /// Creates the data directory readable by its owner only (0700 on Unix).
@@ -251,11 +284,16 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         rotators: Arc::new(settings.rotators.clone()),
         policy,
         tokens: Default::default(),
+        grants: Arc::new(load_grant_signer(&settings.data)?),
     };
+    holdfast_server::routes::requests::publish_grant_key(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("publishing the grant-signing key: {}", e.message))?;
     // The rotation worker lives as long as the process; on shutdown it simply stops mid-wait, and
     // whatever step it was in is repeated by the next start (steps are idempotent).
     tokio::spawn(holdfast_server::rotation::worker(state.clone(), node));
     tokio::spawn(holdfast_server::authz::refresher(state.clone()));
+    tokio::spawn(holdfast_server::routes::requests::sweeper(state.clone()));
     let app = holdfast_server::router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -8,6 +8,7 @@ pub mod identities;
 pub mod leaks;
 pub mod owners;
 pub mod policy;
+pub mod requests;
 pub mod rotations;
 pub mod secrets;
 pub mod sys;

@@ -119,6 +119,7 @@ pub async fn init(
         name: "root".into(),
         roles: vec![Role::Admin],
         identity: None,
+        groups: vec![],
         secret_hash: minted.secret_hash,
         created_by: None,
         created_at: now,

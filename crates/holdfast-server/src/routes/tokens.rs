@@ -67,6 +67,12 @@ pub async fn create(
             }
         },
     };
+    let mut groups = req.groups;
+    groups.sort();
+    groups.dedup();
+    for (i, g) in groups.iter().enumerate() {
+        holdfast_core::validate::check_handle(&mut errs, &format!("groups[{i}]"), g);
+    }
     let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL);
     if ttl == 0 || ttl > MAX_TTL {
         errs.push(
@@ -87,13 +93,14 @@ pub async fn create(
         name: req.name.unwrap_or_default(),
         roles,
         identity,
+        groups,
         secret_hash: minted.secret_hash,
         created_by: Some(creator),
         created_at: now,
         expires_at: Some(now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX))),
         revoked_at: None,
     };
-    let detail = json!({"name": token.name, "roles": token.roles, "identity": token.identity, "expires_at": token.expires_at.map(|t| t.unix_timestamp())});
+    let detail = json!({"name": token.name, "roles": token.roles, "identity": token.identity, "groups": token.groups, "expires_at": token.expires_at.map(|t| t.unix_timestamp())});
     ctx.commit(
         vec![Change::insert(&token)?],
         "token.create",

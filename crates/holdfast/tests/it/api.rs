@@ -119,6 +119,7 @@ async fn every_route_refuses_missing_wrong_and_revoked_tokens_and_audits_it() {
             name: Some("short-lived".into()),
             roles: vec![Role::Admin],
             identity: None,
+            groups: vec![],
             ttl_seconds: Some(600),
         })
         .await
@@ -227,6 +228,7 @@ async fn roles_limit_tokens_through_the_policy_set_and_refusals_are_audited() {
             name: Some("reader".into()),
             roles: vec![Role::Reader],
             identity: None,
+            groups: vec![],
             ttl_seconds: None,
         })
         .await

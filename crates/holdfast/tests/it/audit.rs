@@ -38,11 +38,12 @@ async fn verify_names_the_record_after_an_edit_delete_swap_or_insert() {
         s.stop();
         token
     };
-    // 1 key registration + 1 init + 1 owner + 80 identities = 83 records, with a checkpoint at 64.
+    // 1 audit key registration + 1 grant key publication + 1 init + 1 owner + 80 identities = 84
+    // records, with a checkpoint at 64.
     let (code, out) = verify(base.path(), &token).await;
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("83 records") && out.contains("1 signed checkpoints"),
+        out.contains("84 records") && out.contains("1 signed checkpoints"),
         "{out}"
     );
 
@@ -95,19 +96,19 @@ async fn verify_names_the_record_after_an_edit_delete_swap_or_insert() {
             "insert a forged row at the end",
             |db| {
                 let (hash, body): (String, String) = db
-                    .query_row("SELECT hash, body FROM audit_log WHERE seq = 83", [], |r| {
+                    .query_row("SELECT hash, body FROM audit_log WHERE seq = 84", [], |r| {
                         Ok((r.get(0)?, r.get(1)?))
                     })
                     .unwrap();
                 let prev: [u8; 32] = hex::decode(&hash).unwrap().try_into().unwrap();
-                let forged_hash = hex::encode(holdfast_audit::record_hash(84, &prev, &body));
+                let forged_hash = hex::encode(holdfast_audit::record_hash(85, &prev, &body));
                 db.execute(
-                    "INSERT INTO audit_log (seq, prev_hash, hash, body) VALUES (84, ?1, ?2, ?3)",
+                    "INSERT INTO audit_log (seq, prev_hash, hash, body) VALUES (85, ?1, ?2, ?3)",
                     rusqlite::params![hash, forged_hash, body],
                 )
                 .unwrap();
             },
-            "record 84 was inserted",
+            "record 85 was inserted",
         ),
         (
             "rewrite and re-hash a row",

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod access;
 mod api;
 mod audit;
 mod cli;

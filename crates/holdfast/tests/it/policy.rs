@@ -30,6 +30,7 @@ enum Class {
     Write,
     SecretValues,
     Audit,
+    Approval,
     Management,
 }
 
@@ -39,6 +40,7 @@ impl Class {
             Class::Open | Class::Read => true,
             Class::Write | Class::SecretValues => matches!(role, Role::Writer | Role::Admin),
             Class::Audit => matches!(role, Role::Auditor | Role::Admin),
+            Class::Approval => matches!(role, Role::Approver | Role::Admin),
             Class::Management => role == Role::Admin,
         }
     }
@@ -109,6 +111,19 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("PUT", "/v1/policy/entities"), Management),
         (("POST", "/v1/authorize"), Read),
         (("POST", "/v1/authorize/batch"), Read),
+        (("POST", "/v1/requests"), Read),
+        (("GET", "/v1/requests"), Read),
+        (("GET", "/v1/requests/{id}"), Read),
+        (("POST", "/v1/requests/{id}/approve"), Approval),
+        (("POST", "/v1/requests/{id}/deny"), Approval),
+        (("POST", "/v1/requests/{id}/cancel"), Read),
+        (("POST", "/v1/requests/{id}/issue"), Read),
+        (("GET", "/v1/leases"), Read),
+        (("POST", "/v1/leases/revoke-holder"), Management),
+        (("POST", "/v1/leases/{id}/renew"), Read),
+        (("POST", "/v1/leases/{id}/revoke"), Management),
+        (("GET", "/v1/grants/jwks"), Read),
+        (("POST", "/v1/grants/introspect"), Read),
     ])
 }
 
@@ -118,6 +133,7 @@ async fn token(admin: &holdfast_client::Client, name: &str, role: Role) -> Strin
             name: Some(name.into()),
             roles: vec![role],
             identity: None,
+            groups: vec![],
             ttl_seconds: Some(3600),
         })
         .await
@@ -166,6 +182,17 @@ async fn authorization_matrix_every_route_every_role() {
     ] {
         roles.push((role, token(&admin, role.as_str(), role).await));
     }
+    // A real request, so approval routes reach their policy decision.
+    let request = admin
+        .create_access_request(&holdfast_types::CreateAccessRequest {
+            task: Some("matrix".into()),
+            reason: Some("matrix".into()),
+            audience: Some("deploy".into()),
+            scopes: vec!["deploy".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let mut cells = 0;
     let mut denials = 0;
@@ -176,6 +203,7 @@ async fn authorization_matrix_every_route_every_role() {
                 continue;
             }
             let concrete = path
+                .replace("/requests/{id}", &format!("/requests/{}", request.id))
                 .replace("{path}", "matrix/probe")
                 .replace("{connector}", "kubernetes")
                 .replace("{version}", "0")
@@ -353,6 +381,7 @@ async fn tokens_for_identities_are_decided_as_those_identities() {
             name: Some("release-agent".into()),
             roles: vec![Role::Writer],
             identity: Some(agent.id.to_string()),
+            groups: vec![],
             ttl_seconds: Some(600),
         })
         .await
@@ -404,6 +433,7 @@ async fn tokens_for_identities_are_decided_as_those_identities() {
                 name: Some("ghost".into()),
                 roles: vec![Role::Reader],
                 identity: Some(uuid::Uuid::now_v7().to_string()),
+                groups: vec![],
                 ttl_seconds: None,
             })
             .await

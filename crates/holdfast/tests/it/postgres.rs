@@ -85,7 +85,8 @@ async fn two_servers_on_one_postgres_lose_nothing_and_refuse_stale_updates() {
     for c in [&ca, &cb] {
         let r = c.audit_verify(None).await.unwrap();
         assert!(r.ok, "{r:?}");
-        assert_eq!(r.records_checked, 2 + 1 + 1 + 160 + 1);
+        // 2 audit keys + 2 grant keys + init + owner + 160 identities + the winning update.
+        assert_eq!(r.records_checked, 2 + 2 + 1 + 1 + 160 + 1);
     }
     assert_eq!(
         ca.audit_keys().await.unwrap().len(),
@@ -657,6 +658,7 @@ async fn policy_and_revocation_reach_the_other_replica() {
             name: Some("carol".into()),
             roles: vec![holdfast_core::Role::Reader],
             identity: None,
+            groups: vec![],
             ttl_seconds: Some(600),
         })
         .await

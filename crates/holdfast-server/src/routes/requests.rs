@@ -1,0 +1,843 @@
+//! `/v1/requests`, `/v1/leases`, `/v1/grants`: just-in-time access. A request is decided by the
+//! policy set when it is made (which also picks its approval rule), approved by enough distinct
+//! eligible people, collected by the requester as a short-lived signed credential, and tracked as
+//! a lease until it expires or is revoked. Every step is an audit event.
+
+use axum::Json as AxumJson;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use holdfast_core::{
+    AccessRequest, Approval, Approver, GrantKind, Identity, Lease, LeaseState, LifecycleState,
+    RequestState, ValidationErrors,
+};
+use holdfast_policy::Target;
+use holdfast_store::{Change, Filter, GrantKeyRecord, Store, Table, Value, find_all};
+use holdfast_types::{
+    AccessRequestPage, CreateAccessRequest, DecideRequest, IntrospectRequest, Introspection,
+    IssuedGrant, Jwks, LeasePage, RenewLeaseRequest, RevokeHolderRequest, RevokedLeases,
+};
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{eq, must_get, page, parse_id, table_query};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::{Caller, Ctx};
+
+/// How long a request waits for its approvals before it expires.
+pub const DECIDE_WITHIN: Duration = Duration::hours(24);
+
+fn target(r: &AccessRequest) -> Target {
+    Target::Request {
+        id: r.id.to_string(),
+        requester: r.requester_name.clone(),
+        elevated: r.grantee_name.clone(),
+        tier: r.tier.clone(),
+    }
+}
+
+fn conflict(code: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+/// Publishes this node's grant-signing public key (once per key).
+pub async fn publish_grant_key(state: &AppState) -> ApiResult<()> {
+    let kid = state.grants.kid().to_string();
+    if holdfast_store::get_by::<GrantKeyRecord>(state.store.as_ref(), "kid", &kid)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let rec = GrantKeyRecord {
+        id: Uuid::now_v7(),
+        version: 1,
+        kid: kid.clone(),
+        x: state.grants.x(),
+        created_at: now,
+    };
+    let ev = holdfast_audit::AuditEvent {
+        time: now,
+        actor: "holdfast".into(),
+        action: "grant.key_published".into(),
+        target: Some(format!("grant-key:{kid}")),
+        outcome: holdfast_audit::Outcome::Success,
+        source: None,
+        request_id: None,
+        detail: json!({"kid": kid}),
+    };
+    match state.store.apply(vec![Change::insert(&rec)?], ev).await {
+        Ok(_) | Err(holdfast_store::StoreError::Duplicate { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn grant_keys(store: &dyn Store) -> ApiResult<Vec<(String, String)>> {
+    let keys: Vec<GrantKeyRecord> = find_all(store, vec![], 200).await?;
+    Ok(keys.into_iter().map(|k| (k.kid, k.x)).collect())
+}
+
+#[utoipa::path(post, path = "/v1/requests", tag = "access", request_body = CreateAccessRequest,
+    responses((status = 201, body = AccessRequest), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn create(
+    ctx: Ctx,
+    Json(req): Json<CreateAccessRequest>,
+) -> ApiResult<(StatusCode, AxumJson<AccessRequest>)> {
+    let caller = ctx.caller().await?;
+    let mut errs = ValidationErrors::default();
+    let text = |errs: &mut ValidationErrors, field: &str, v: &Option<String>, why: &str| match v
+        .as_deref()
+        .map(str::trim)
+    {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => {
+            errs.push(field, why);
+            String::new()
+        }
+    };
+    let task = text(
+        &mut errs,
+        "task",
+        &req.task,
+        "is required: say what the access is for",
+    );
+    let reason = text(
+        &mut errs,
+        "reason",
+        &req.reason,
+        "is required: say why it is needed",
+    );
+    let audience = text(
+        &mut errs,
+        "audience",
+        &req.audience,
+        "is required: the system that will accept the grant",
+    );
+    match req.kind.as_deref() {
+        None | Some("jwt") => {}
+        Some(other) => errs.push(
+            "kind",
+            format!("`{other}` is not a grant kind Holdfast issues yet; expected jwt"),
+        ),
+    }
+    if req.scopes.is_empty()
+        || req
+            .scopes
+            .iter()
+            .any(|s| s.trim().is_empty() || s.contains(' '))
+    {
+        errs.push(
+            "scopes",
+            "must list at least one scope, each a single word (no spaces)",
+        );
+    }
+    // An AI agent names the person it acts for, and asks only for itself.
+    let on_behalf_of = req.on_behalf_of.clone().filter(|s| !s.trim().is_empty());
+    if caller.kind == "ai_agent" && on_behalf_of.is_none() {
+        errs.push(
+            "on_behalf_of",
+            "is required for an AI agent: name the person it acts for",
+        );
+    }
+    let mut grantee = (
+        caller.principal.clone(),
+        caller.name.clone(),
+        caller.owner.clone(),
+    );
+    let mut tier = match &caller.subject {
+        holdfast_policy::Subject::Identity { tier, .. } => tier.clone(),
+        holdfast_policy::Subject::Person { .. } => "standard".to_string(),
+    };
+    if let Some(raw) = req.identity.as_deref() {
+        match Uuid::try_parse(raw) {
+            Err(_) => errs.push("identity", "must be an identity id (a UUID)"),
+            Ok(id) => match holdfast_store::get::<Identity>(ctx.store(), id).await? {
+                None => errs.push(
+                    "identity",
+                    format!("names identity `{id}`, which does not exist"),
+                ),
+                Some(i) if i.state != LifecycleState::Active => errs.push(
+                    "identity",
+                    format!("identity `{id}` is {}, not active", i.state.as_str()),
+                ),
+                Some(i) => {
+                    let principal = format!("Holdfast::Identity::{:?}", i.id.to_string());
+                    if caller.kind == "ai_agent" && principal != caller.principal {
+                        errs.push(
+                            "identity",
+                            "an AI agent may ask only for its own access, never another identity's",
+                        );
+                    }
+                    let owner = match i.owner_id {
+                        Some(o) => holdfast_store::get::<holdfast_core::Owner>(ctx.store(), o)
+                            .await?
+                            .map(|o| o.name),
+                        None => None,
+                    };
+                    tier = i.tier.as_str().to_string();
+                    grantee = (principal, i.name, owner);
+                }
+            },
+        }
+    }
+    if req.management_plane {
+        tier = "management_plane".into();
+    }
+    // Policy decides whether this caller may ask, and which approval rule applies.
+    let (decision, version) = ctx.decide(&caller, "request.create", &Target::Api, &tier)?;
+    if !decision.allowed {
+        return ctx
+            .refused("request.create", &Target::Api, &decision, version)
+            .await;
+    }
+    let rule = ctx
+        .state
+        .policy
+        .current()
+        .engine
+        .approval_rule(&decision, &tier);
+    let max_ttl = rule.max_ttl(&tier).saturating_mul(60);
+    let ttl = req.ttl_seconds.unwrap_or(max_ttl.min(3600));
+    if ttl == 0 || ttl > max_ttl {
+        errs.push(
+            "ttl_seconds",
+            format!(
+                "must be between 1 and {max_ttl} ({} minutes) for a {tier} grant under the approval rule",
+                max_ttl / 60
+            ),
+        );
+    }
+    errs.into_result()?;
+    let now = ctx.now();
+    let mut request = AccessRequest {
+        id: Uuid::now_v7(),
+        version: 1,
+        requester: caller.principal.clone(),
+        requester_name: caller.name.clone(),
+        requester_kind: caller.kind.clone(),
+        on_behalf_of,
+        grantee: grantee.0,
+        grantee_name: grantee.1,
+        grantee_owner: grantee.2,
+        task,
+        reason,
+        kind: GrantKind::Jwt,
+        audience,
+        scopes: req.scopes.iter().map(|s| s.trim().to_string()).collect(),
+        tier: tier.clone(),
+        ttl_seconds: ttl,
+        max_ttl_seconds: max_ttl,
+        approvals_needed: rule.approvals,
+        approver_groups: rule.approvers.clone(),
+        rule_policy: rule.policy.clone(),
+        approvals: vec![],
+        denial: None,
+        state: RequestState::Pending,
+        created_at: now,
+        decide_by: now + DECIDE_WITHIN,
+        lease: None,
+    };
+    if request.approvals_needed == 0 {
+        request.state = RequestState::Approved;
+    }
+    let detail = json!({
+        "grantee": request.grantee, "on_behalf_of": request.on_behalf_of, "tier": request.tier,
+        "audience": request.audience, "scopes": request.scopes, "ttl_seconds": request.ttl_seconds,
+        "approvals_needed": request.approvals_needed, "approver_groups": request.approver_groups,
+        "rule": request.rule_policy, "policy_version": version, "task": request.task,
+    });
+    ctx.commit(
+        vec![Change::insert(&request)?],
+        "request.created",
+        Some(format!("request:{}", request.id)),
+        detail,
+    )
+    .await?;
+    crate::notify::request_event(&ctx.state, "request.created", &request);
+    Ok((StatusCode::CREATED, AxumJson(request)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RequestFilter {
+    /// pending, approved, denied, cancelled, expired, issued, closed
+    pub state: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/requests", tag = "access", params(RequestFilter),
+    responses((status = 200, body = AccessRequestPage)))]
+pub async fn list(
+    ctx: Ctx,
+    Query(f): Query<RequestFilter>,
+) -> ApiResult<AxumJson<AccessRequestPage>> {
+    ctx.require("request.read").await?;
+    let q = eq(table_query(Table::Requests), "state", f.state);
+    let (items, next) = page::<AccessRequest>(&ctx, q, f.limit, f.after).await?;
+    Ok(AxumJson(AccessRequestPage { items, next }))
+}
+
+#[utoipa::path(get, path = "/v1/requests/{id}", tag = "access", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccessRequest), (status = 404, body = holdfast_types::ErrorBody)))]
+pub async fn show(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<AccessRequest>> {
+    ctx.require("request.read").await?;
+    Ok(AxumJson(must_get(&ctx, parse_id("request", &raw)?).await?))
+}
+
+async fn load_request(ctx: &Ctx, raw: &str) -> ApiResult<AccessRequest> {
+    must_get(ctx, parse_id("request", raw)?).await
+}
+
+#[utoipa::path(post, path = "/v1/requests/{id}/approve", tag = "access", params(("id" = Uuid, Path)),
+    request_body = DecideRequest,
+    responses((status = 200, body = AccessRequest), (status = 403, body = holdfast_types::ErrorBody),
+        (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn approve(
+    ctx: Ctx,
+    Path(raw): Path<String>,
+    Json(req): Json<DecideRequest>,
+) -> ApiResult<AxumJson<AccessRequest>> {
+    ctx.require("request.read").await?;
+    let caller = ctx.caller().await?;
+    let mut request = load_request(&ctx, &raw).await?;
+    let t = target(&request);
+    let (decision, version) = ctx.decide(&caller, "request.approve", &t, &request.tier)?;
+    if !decision.allowed {
+        return ctx.refused("request.approve", &t, &decision, version).await;
+    }
+    let approver = approver_of(&caller);
+    if let Err(e) = request.approve(&approver, ctx.now(), req.comment.clone()) {
+        let detail = json!({"reason": "separation of duties", "why": e.to_string()});
+        let ev = ctx.event(
+            "request.approve",
+            Some(format!("request:{}", request.id)),
+            holdfast_audit::Outcome::Denied,
+            detail,
+        );
+        ctx.store().apply(vec![], ev).await?;
+        return Err(match e {
+            holdfast_core::ApprovalError::NotPending(_) => conflict("not_pending", e.to_string()),
+            other => ApiError::forbidden(other.to_string()),
+        });
+    }
+    request.version += 1;
+    let action = if request.state == RequestState::Approved {
+        "request.approved"
+    } else {
+        "request.approval_recorded"
+    };
+    let detail = json!({
+        "by": caller.principal, "approvals": request.approvals.len(),
+        "approvals_needed": request.approvals_needed, "comment": req.comment,
+    });
+    ctx.commit(
+        vec![Change::update(&request)?],
+        action,
+        Some(format!("request:{}", request.id)),
+        detail,
+    )
+    .await?;
+    crate::notify::request_event(&ctx.state, action, &request);
+    Ok(AxumJson(request))
+}
+
+fn approver_of(caller: &Caller) -> Approver<'_> {
+    Approver {
+        principal: &caller.principal,
+        name: &caller.name,
+        kind: &caller.kind,
+        owner: caller.owner.as_deref(),
+        groups: &caller.groups,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/requests/{id}/deny", tag = "access", params(("id" = Uuid, Path)),
+    request_body = DecideRequest,
+    responses((status = 200, body = AccessRequest), (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn deny(
+    ctx: Ctx,
+    Path(raw): Path<String>,
+    Json(req): Json<DecideRequest>,
+) -> ApiResult<AxumJson<AccessRequest>> {
+    ctx.require("request.read").await?;
+    let caller = ctx.caller().await?;
+    let mut request = load_request(&ctx, &raw).await?;
+    let t = target(&request);
+    let (decision, version) = ctx.decide(&caller, "request.deny", &t, &request.tier)?;
+    if !decision.allowed {
+        return ctx.refused("request.deny", &t, &decision, version).await;
+    }
+    if request.state != RequestState::Pending && request.state != RequestState::Approved {
+        return Err(conflict(
+            "not_pending",
+            format!("the request is {}, not pending", request.state.as_str()),
+        ));
+    }
+    request.state = RequestState::Denied;
+    request.denial = Some(Approval {
+        by: caller.principal.clone(),
+        at: ctx.now(),
+        comment: req.comment.clone(),
+    });
+    request.version += 1;
+    ctx.commit(
+        vec![Change::update(&request)?],
+        "request.denied",
+        Some(format!("request:{}", request.id)),
+        json!({"by": caller.principal, "comment": req.comment}),
+    )
+    .await?;
+    crate::notify::request_event(&ctx.state, "request.denied", &request);
+    Ok(AxumJson(request))
+}
+
+/// The requester (or, for an agent, the person it acts for) acting on their own request.
+fn is_own(caller: &Caller, r: &AccessRequest) -> bool {
+    caller.principal == r.requester
+        || (caller.kind == "person" && r.on_behalf_of.as_deref() == Some(caller.name.as_str()))
+}
+
+#[utoipa::path(post, path = "/v1/requests/{id}/cancel", tag = "access", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccessRequest), (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn cancel(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<AccessRequest>> {
+    ctx.require("request.cancel").await?;
+    let caller = ctx.caller().await?;
+    let mut request = load_request(&ctx, &raw).await?;
+    if !is_own(&caller, &request) {
+        return Err(ApiError::forbidden(
+            "only the requester can cancel a request",
+        ));
+    }
+    if !matches!(
+        request.state,
+        RequestState::Pending | RequestState::Approved
+    ) {
+        return Err(conflict(
+            "not_pending",
+            format!(
+                "the request is {}; only a pending or approved one can be cancelled",
+                request.state.as_str()
+            ),
+        ));
+    }
+    request.state = RequestState::Cancelled;
+    request.version += 1;
+    ctx.commit(
+        vec![Change::update(&request)?],
+        "request.cancelled",
+        Some(format!("request:{}", request.id)),
+        json!({"by": caller.principal}),
+    )
+    .await?;
+    Ok(AxumJson(request))
+}
+
+fn claims(lease: &Lease, request: &AccessRequest, now: OffsetDateTime) -> serde_json::Value {
+    json!({
+        "iss": "holdfast",
+        "sub": lease.holder,
+        "aud": lease.audience,
+        "scope": lease.scopes.join(" "),
+        "iat": now.unix_timestamp(),
+        "nbf": now.unix_timestamp(),
+        "exp": lease.expires_at.unix_timestamp(),
+        "jti": lease.credential_id(),
+        "holdfast": {"request": request.id, "task": request.task, "tier": request.tier},
+    })
+}
+
+#[utoipa::path(post, path = "/v1/requests/{id}/issue", tag = "access", params(("id" = Uuid, Path)),
+    responses((status = 201, body = IssuedGrant), (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn issue(
+    ctx: Ctx,
+    Path(raw): Path<String>,
+) -> ApiResult<(StatusCode, AxumJson<IssuedGrant>)> {
+    ctx.require("request.issue").await?;
+    let caller = ctx.caller().await?;
+    let mut request = load_request(&ctx, &raw).await?;
+    if caller.principal != request.requester && caller.principal != request.grantee {
+        return Err(ApiError::forbidden(
+            "only the requester or the grantee can collect a grant",
+        ));
+    }
+    if request.state != RequestState::Approved {
+        return Err(conflict(
+            "not_approved",
+            format!("the request is {}, not approved", request.state.as_str()),
+        ));
+    }
+    let now = ctx.now();
+    let lease = Lease {
+        id: Uuid::now_v7(),
+        version: 1,
+        request: request.id,
+        kind: request.kind,
+        holder: request.grantee.clone(),
+        holder_name: request.grantee_name.clone(),
+        audience: request.audience.clone(),
+        scopes: request.scopes.clone(),
+        renewals: 0,
+        state: LeaseState::Active,
+        issued_at: now,
+        expires_at: now + Duration::seconds(i64::from(request.ttl_seconds)),
+        max_expires_at: now + Duration::seconds(i64::from(request.max_ttl_seconds)),
+        ended_at: None,
+        ended_by: None,
+    };
+    let credential = ctx.state.grants.jwt(&claims(&lease, &request, now));
+    request.state = RequestState::Issued;
+    request.lease = Some(lease.id);
+    request.version += 1;
+    ctx.commit(
+        vec![Change::update(&request)?, Change::insert(&lease)?],
+        "request.issued",
+        Some(format!("request:{}", request.id)),
+        json!({"lease": lease.id, "jti": lease.credential_id(), "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        AxumJson(IssuedGrant { lease, credential }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseFilter {
+    /// active, expired, revoked
+    pub state: Option<String>,
+    /// The holder as a policy principal.
+    pub holder: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/leases", tag = "access", params(LeaseFilter),
+    responses((status = 200, body = LeasePage)))]
+pub async fn leases(ctx: Ctx, Query(f): Query<LeaseFilter>) -> ApiResult<AxumJson<LeasePage>> {
+    ctx.require("lease.read").await?;
+    let q = eq(
+        eq(table_query(Table::Leases), "state", f.state),
+        "holder",
+        f.holder,
+    );
+    let (items, next) = page::<Lease>(&ctx, q, f.limit, f.after).await?;
+    Ok(AxumJson(LeasePage { items, next }))
+}
+
+#[utoipa::path(post, path = "/v1/leases/{id}/renew", tag = "access", params(("id" = Uuid, Path)),
+    request_body = RenewLeaseRequest,
+    responses((status = 200, body = IssuedGrant), (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn renew(
+    ctx: Ctx,
+    Path(raw): Path<String>,
+    Json(req): Json<RenewLeaseRequest>,
+) -> ApiResult<AxumJson<IssuedGrant>> {
+    ctx.require("lease.renew").await?;
+    let caller = ctx.caller().await?;
+    let mut lease: Lease = must_get(&ctx, parse_id("lease", &raw)?).await?;
+    let request: AccessRequest = must_get(&ctx, lease.request).await?;
+    if caller.principal != request.requester && caller.principal != lease.holder {
+        return Err(ApiError::forbidden(
+            "only the holder or the requester can renew a lease",
+        ));
+    }
+    let now = ctx.now();
+    if !lease.is_live(now) {
+        return Err(conflict(
+            "not_active",
+            format!(
+                "the lease is {}; an ended lease cannot be renewed",
+                if lease.state == LeaseState::Active {
+                    "past its expiry"
+                } else {
+                    lease.state.as_str()
+                }
+            ),
+        ));
+    }
+    let ttl = req.ttl_seconds.unwrap_or(request.ttl_seconds);
+    if ttl == 0 {
+        return Err(ApiError::invalid("ttl_seconds", "must be at least 1"));
+    }
+    let wanted = now + Duration::seconds(i64::from(ttl));
+    if lease.expires_at >= lease.max_expires_at {
+        return Err(conflict(
+            "at_maximum",
+            "the lease is at its maximum lifetime; ask for access again".to_string(),
+        ));
+    }
+    lease.expires_at = wanted.min(lease.max_expires_at);
+    lease.renewals += 1;
+    lease.version += 1;
+    let credential = ctx.state.grants.jwt(&claims(&lease, &request, now));
+    ctx.commit(
+        vec![Change::update(&lease)?],
+        "lease.renewed",
+        Some(format!("lease:{}", lease.id)),
+        json!({"by": caller.principal, "jti": lease.credential_id(), "expires_at": lease.expires_at.unix_timestamp()}),
+    )
+    .await?;
+    Ok(AxumJson(IssuedGrant { lease, credential }))
+}
+
+/// Ends `lease` (and closes its request) with an audit record.
+async fn end_lease(
+    ctx: &Ctx,
+    mut lease: Lease,
+    by: &str,
+    reason: Option<&str>,
+) -> ApiResult<Lease> {
+    let now = ctx.now();
+    lease.state = LeaseState::Revoked;
+    lease.ended_at = Some(now);
+    lease.ended_by = Some(by.to_string());
+    lease.version += 1;
+    let mut changes = vec![Change::update(&lease)?];
+    if let Some(mut r) = holdfast_store::get::<AccessRequest>(ctx.store(), lease.request).await?
+        && r.state == RequestState::Issued
+    {
+        r.state = RequestState::Closed;
+        r.version += 1;
+        changes.push(Change::update(&r)?);
+    }
+    ctx.commit(
+        changes,
+        "lease.revoked",
+        Some(format!("lease:{}", lease.id)),
+        json!({"by": by, "holder": lease.holder, "reason": reason, "request": lease.request}),
+    )
+    .await?;
+    Ok(lease)
+}
+
+#[utoipa::path(post, path = "/v1/leases/{id}/revoke", tag = "access", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Lease), (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn revoke(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Lease>> {
+    let caller = ctx.caller().await?;
+    let id = parse_id("lease", &raw)?;
+    let Some(lease) = holdfast_store::get::<Lease>(ctx.store(), id).await? else {
+        // Whether a lease exists is for those who may revoke leases.
+        ctx.require("lease.revoke").await?;
+        return Err(ApiError::not_found(format!("lease `{id}` does not exist")));
+    };
+    // The holder may give its own lease back; anyone else needs the right to revoke.
+    if caller.principal == lease.holder {
+        ctx.require("lease.release").await?;
+    } else {
+        ctx.require("lease.revoke").await?;
+    }
+    if lease.state != LeaseState::Active {
+        return Err(conflict(
+            "not_active",
+            format!("the lease is already {}", lease.state.as_str()),
+        ));
+    }
+    Ok(AxumJson(
+        end_lease(&ctx, lease, &caller.principal, None).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/leases/revoke-holder", tag = "access", request_body = RevokeHolderRequest,
+    responses((status = 200, body = RevokedLeases), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn revoke_holder(
+    ctx: Ctx,
+    Json(req): Json<RevokeHolderRequest>,
+) -> ApiResult<AxumJson<RevokedLeases>> {
+    ctx.require("lease.revoke").await?;
+    let caller = ctx.caller().await?;
+    let holder = match req.holder.as_deref().map(str::trim) {
+        None | Some("") => return Err(ApiError::invalid("holder", "is required")),
+        Some(h) => match Uuid::try_parse(h) {
+            Ok(id) => format!("Holdfast::Identity::{:?}", id.to_string()),
+            Err(_) => h.to_string(),
+        },
+    };
+    let active: Vec<Lease> = find_all(
+        ctx.store(),
+        vec![
+            Filter::Eq("holder", Value::text(&holder)),
+            Filter::Eq("state", Value::text("active")),
+        ],
+        500,
+    )
+    .await?;
+    let mut revoked = vec![];
+    for lease in active {
+        revoked.push(
+            end_lease(&ctx, lease, &caller.principal, req.reason.as_deref())
+                .await?
+                .id,
+        );
+    }
+    Ok(AxumJson(RevokedLeases { revoked }))
+}
+
+#[utoipa::path(get, path = "/v1/grants/jwks", tag = "access", responses((status = 200, body = Jwks)))]
+pub async fn jwks(ctx: Ctx) -> ApiResult<AxumJson<Jwks>> {
+    ctx.require("grant.keys").await?;
+    let keys = grant_keys(ctx.store())
+        .await?
+        .into_iter()
+        .map(|(kid, x)| json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x}))
+        .collect();
+    Ok(AxumJson(Jwks { keys }))
+}
+
+#[utoipa::path(post, path = "/v1/grants/introspect", tag = "access", request_body = IntrospectRequest,
+    responses((status = 200, body = Introspection)))]
+pub async fn introspect(
+    ctx: Ctx,
+    Json(req): Json<IntrospectRequest>,
+) -> ApiResult<AxumJson<Introspection>> {
+    ctx.require("grant.introspect").await?;
+    let token = req
+        .token
+        .ok_or_else(|| ApiError::invalid("token", "is required"))?;
+    let inactive = |reason: &str| Introspection {
+        active: false,
+        reason: Some(reason.to_string()),
+        ..Default::default()
+    };
+    let keys = grant_keys(ctx.store()).await?;
+    let claims = match crate::grants::verify(&token, &keys) {
+        Ok(c) => c,
+        Err(e) => return Ok(AxumJson(inactive(&e.to_string()))),
+    };
+    let jti = claims
+        .get("jti")
+        .unwrap_or(&serde_json::Value::Null)
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let exp = claims
+        .get("exp")
+        .unwrap_or(&serde_json::Value::Null)
+        .as_i64();
+    let mut out = Introspection {
+        active: false,
+        sub: claims
+            .get("sub")
+            .unwrap_or(&serde_json::Value::Null)
+            .as_str()
+            .map(str::to_string),
+        aud: claims
+            .get("aud")
+            .unwrap_or(&serde_json::Value::Null)
+            .as_str()
+            .map(str::to_string),
+        scope: claims
+            .get("scope")
+            .unwrap_or(&serde_json::Value::Null)
+            .as_str()
+            .map(str::to_string),
+        exp,
+        jti: Some(jti.clone()),
+        reason: None,
+    };
+    let lease_id = jti.split('.').next().and_then(|s| Uuid::try_parse(s).ok());
+    let lease = match lease_id {
+        Some(id) => holdfast_store::get::<Lease>(ctx.store(), id).await?,
+        None => None,
+    };
+    let now = ctx.now();
+    out.reason = match lease {
+        None => Some("no such lease".into()),
+        Some(l) if l.state != LeaseState::Active => {
+            Some(format!("the lease is {}", l.state.as_str()))
+        }
+        Some(l) if l.credential_id() != jti => Some("superseded by a renewal".into()),
+        Some(_) if exp.is_none_or(|e| e <= now.unix_timestamp()) => Some("expired".into()),
+        Some(l) if l.expires_at <= now => Some("expired".into()),
+        Some(_) => None,
+    };
+    out.active = out.reason.is_none();
+    Ok(AxumJson(out))
+}
+
+/// Expires pending requests past their deadline and leases past their expiry, each with an audit
+/// record. Runs at start (leases that expired while the server was down) and then periodically.
+pub async fn sweep(state: &AppState) -> ApiResult<usize> {
+    let now = state.clock.now();
+    let store = state.store.as_ref();
+    let mut n = 0;
+    let pending: Vec<AccessRequest> = find_all(
+        store,
+        vec![Filter::Eq("state", Value::text("pending"))],
+        500,
+    )
+    .await?;
+    for mut r in pending.into_iter().filter(|r| r.decide_by <= now) {
+        r.state = RequestState::Expired;
+        r.version += 1;
+        let ev = system_event(
+            now,
+            "request.expired",
+            format!("request:{}", r.id),
+            json!({"decide_by": r.decide_by.unix_timestamp()}),
+        );
+        if store.apply(vec![Change::update(&r)?], ev).await.is_ok() {
+            n += 1;
+        }
+    }
+    let active: Vec<Lease> =
+        find_all(store, vec![Filter::Eq("state", Value::text("active"))], 500).await?;
+    for mut l in active.into_iter().filter(|l| l.expires_at <= now) {
+        l.state = LeaseState::Expired;
+        l.ended_at = Some(now);
+        l.version += 1;
+        let mut changes = vec![Change::update(&l)?];
+        if let Some(mut r) = holdfast_store::get::<AccessRequest>(store, l.request).await?
+            && r.state == RequestState::Issued
+        {
+            r.state = RequestState::Closed;
+            r.version += 1;
+            changes.push(Change::update(&r)?);
+        }
+        let ev = system_event(
+            now,
+            "lease.expired",
+            format!("lease:{}", l.id),
+            json!({"holder": l.holder, "request": l.request, "expires_at": l.expires_at.unix_timestamp()}),
+        );
+        // Another replica may have swept it first; its version check makes this one a no-op.
+        if store.apply(changes, ev).await.is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn system_event(
+    now: OffsetDateTime,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) -> holdfast_audit::AuditEvent {
+    holdfast_audit::AuditEvent {
+        time: now,
+        actor: "holdfast".into(),
+        action: action.into(),
+        target: Some(target),
+        outcome: holdfast_audit::Outcome::Success,
+        source: None,
+        request_id: None,
+        detail,
+    }
+}
+
+/// Sweeps at start and every few seconds.
+pub async fn sweeper(state: AppState) {
+    loop {
+        if let Err(e) = sweep(&state).await {
+            tracing::error!(error = %e.message, "could not expire requests and leases");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}

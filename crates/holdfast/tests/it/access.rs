@@ -1,0 +1,408 @@
+//! Just-in-time access end to end: requests decided by policy, approvals with separation of duties,
+//! grants as signed JWTs that a standard verifier accepts, and that stop working when they expire
+//! or are revoked.
+
+use std::time::Duration;
+
+use holdfast_client::{Client, ClientError};
+use holdfast_core::{IdentityKind, LeaseState, RequestState, Role};
+use holdfast_types::{ApplyPolicyRequest, CreateAccessRequest, CreateTokenRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+use crate::common::{Server, identity_req, owner};
+
+fn api_err(e: ClientError) -> (u16, Option<String>, String) {
+    match e {
+        ClientError::Api { status, error } => (status, error.field, error.message),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+async fn token(
+    s: &Server,
+    admin: &Client,
+    name: &str,
+    roles: Vec<Role>,
+    identity: Option<String>,
+) -> Client {
+    let t = admin
+        .create_token(&CreateTokenRequest {
+            name: Some(name.into()),
+            roles,
+            identity,
+            groups: vec![],
+            ttl_seconds: Some(3600),
+        })
+        .await
+        .unwrap();
+    s.client(Some(&t.token))
+}
+
+async fn with_approvals(admin: &Client, n: u32) {
+    let text = holdfast_policy::DEFAULT_POLICIES
+        .replace("@approvals(\"1\")", &format!("@approvals(\"{n}\")"));
+    admin
+        .apply_policy(&ApplyPolicyRequest {
+            text: Some(text),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// Verifies a grant the way a resource server would: against the published JWKS, EdDSA, audience,
+/// issuer, expiry with no leeway.
+async fn verify(
+    c: &Client,
+    jwt: &str,
+    audience: &str,
+) -> Result<serde_json::Value, jsonwebtoken::errors::Error> {
+    let header = jsonwebtoken::decode_header(jwt)?;
+    let jwks = c.jwks().await.unwrap();
+    let key = jwks
+        .keys
+        .iter()
+        .find(|k| k["kid"].as_str() == header.kid.as_deref())
+        .expect("the signing key is published");
+    let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap())?;
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_audience(&[audience]);
+    v.set_issuer(&["holdfast"]);
+    v.leeway = 0;
+    jsonwebtoken::decode::<serde_json::Value>(jwt, &decoding, &v).map(|d| d.claims)
+}
+
+fn ask(identity: &str, ttl_seconds: u32) -> CreateAccessRequest {
+    CreateAccessRequest {
+        task: Some("CHG-1042 deploy payments".into()),
+        reason: Some("release 7.3".into()),
+        kind: Some("jwt".into()),
+        audience: Some("deploy-api".into()),
+        scopes: vec!["deploy:payments".into()],
+        identity: Some(identity.into()),
+        ttl_seconds: Some(ttl_seconds),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_distinct_approvers_a_verifiable_grant_renewal_and_real_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let admin = s.client(Some(&s.init().await));
+    owner(&admin, "team-a").await;
+    let deployer = admin
+        .create_identity(&identity_req("deployer", "team-a"))
+        .await
+        .unwrap();
+    let mut agent_req = identity_req("triage-agent", "team-a");
+    agent_req.kind = Some(IdentityKind::AiAgent);
+    let agent = admin.create_identity(&agent_req).await.unwrap();
+    with_approvals(&admin, 2).await;
+
+    let alice = token(
+        &s,
+        &admin,
+        "alice",
+        vec![Role::Writer, Role::Approver],
+        None,
+    )
+    .await;
+    let bob = token(&s, &admin, "bob", vec![Role::Approver], None).await;
+    let bob_again = token(&s, &admin, "bob", vec![Role::Approver], None).await;
+    let carol = token(&s, &admin, "carol", vec![Role::Approver], None).await;
+    let dave = token(&s, &admin, "dave", vec![Role::Reader], None).await;
+    let bot = token(
+        &s,
+        &admin,
+        "triage-agent",
+        vec![Role::Approver],
+        Some(agent.id.to_string()),
+    )
+    .await;
+
+    // The approval rule is fixed when the request is made.
+    let r = alice
+        .create_access_request(&ask(&deployer.id.to_string(), 4))
+        .await
+        .unwrap();
+    assert_eq!(r.state, RequestState::Pending);
+    assert_eq!(
+        (r.approvals_needed, r.approver_groups.clone()),
+        (2, vec!["approver".to_string()])
+    );
+    assert_eq!(r.rule_policy, "anyone-may-request");
+    assert_eq!(
+        r.grantee,
+        format!("Holdfast::Identity::{:?}", deployer.id.to_string())
+    );
+
+    // Nobody approves their own request; agents never approve; readers cannot; one person counts once.
+    let (status, _, message) = api_err(
+        alice
+            .decide_access_request(r.id, "approve", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    assert!(message.contains("no-self-approval"), "{message}");
+    let (status, _, message) = api_err(
+        bot.decide_access_request(r.id, "approve", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    assert!(message.contains("agents-never-approve"), "{message}");
+    let (status, _, _) = api_err(
+        dave.decide_access_request(r.id, "approve", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    let once = bob
+        .decide_access_request(r.id, "approve", Some("ok".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (once.state, once.approvals.len()),
+        (RequestState::Pending, 1)
+    );
+    let (status, _, message) = api_err(
+        bob_again
+            .decide_access_request(r.id, "approve", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    assert!(message.contains("distinct"), "{message}");
+    // Nothing is issued before the rule is met.
+    let (status, _, _) = api_err(alice.issue_grant(r.id).await.unwrap_err());
+    assert_eq!(status, 409);
+    let approved = carol
+        .decide_access_request(r.id, "approve", None)
+        .await
+        .unwrap();
+    assert_eq!(approved.state, RequestState::Approved);
+    // Only the requester (or grantee) collects it.
+    let (status, _, _) = api_err(carol.issue_grant(r.id).await.unwrap_err());
+    assert_eq!(status, 403);
+    let grant = alice.issue_grant(r.id).await.unwrap();
+    assert_eq!(grant.lease.state, LeaseState::Active);
+
+    // A standard verifier accepts it against the published keys.
+    let claims = verify(&admin, &grant.credential, "deploy-api")
+        .await
+        .unwrap();
+    assert_eq!(claims["sub"], r.grantee);
+    assert_eq!(claims["scope"], "deploy:payments");
+    assert_eq!(claims["jti"], format!("{}.0", grant.lease.id));
+    assert!(
+        verify(&admin, &grant.credential, "another-api")
+            .await
+            .is_err(),
+        "audience is checked"
+    );
+    assert!(admin.introspect(&grant.credential).await.unwrap().active);
+
+    // Renewal issues a new credential and retires the old one, within the rule's bound.
+    let renewed = alice.renew_lease(grant.lease.id, Some(2)).await.unwrap();
+    assert_eq!(renewed.lease.renewals, 1);
+    let old = admin.introspect(&grant.credential).await.unwrap();
+    assert!(!old.active);
+    assert_eq!(old.reason.as_deref(), Some("superseded by a renewal"));
+    assert!(admin.introspect(&renewed.credential).await.unwrap().active);
+    let (status, _, _) = api_err(dave.renew_lease(grant.lease.id, None).await.unwrap_err());
+    assert_eq!(status, 403, "only the holder or requester renews");
+
+    // Expiry, for real: the verifier refuses it, introspection says so, the sweeper ends the lease.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let err = verify(&admin, &renewed.credential, "deploy-api")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        *err.kind(),
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature
+    );
+    let gone = admin.introspect(&renewed.credential).await.unwrap();
+    assert_eq!(
+        (gone.active, gone.reason.as_deref()),
+        (false, Some("expired"))
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = admin.access_request(r.id).await.unwrap();
+        if r.state == RequestState::Closed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweeper never closed the request"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Every step is in the audit log.
+    let mut actions = vec![];
+    let mut after = None;
+    loop {
+        let page = admin.audit(after, Some(1000)).await.unwrap();
+        if page.items.is_empty() {
+            break;
+        }
+        after = Some(page.items.last().unwrap().seq);
+        actions.extend(page.items.into_iter().map(|x| x.event.action));
+    }
+    for step in [
+        "request.created",
+        "request.approval_recorded",
+        "request.approved",
+        "request.issued",
+        "lease.renewed",
+        "lease.expired",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == step),
+            "{step} is audited: {actions:?}"
+        );
+    }
+    assert!(
+        !format!("{actions:?}").contains(&grant.credential),
+        "no credential in the audit log"
+    );
+}
+
+#[tokio::test]
+async fn revocation_agents_and_rules_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let admin = s.client(Some(&s.init().await));
+    owner(&admin, "team-a").await;
+    let deployer = admin
+        .create_identity(&identity_req("deployer", "team-a"))
+        .await
+        .unwrap();
+    let mut agent_req = identity_req("release-agent", "team-a");
+    agent_req.kind = Some(IdentityKind::AiAgent);
+    let agent = admin.create_identity(&agent_req).await.unwrap();
+
+    // A rule with zero approvals that could cover the management plane is refused on write.
+    let zero = holdfast_policy::DEFAULT_POLICIES.replace("@approvals(\"1\")", "@approvals(\"0\")");
+    let (status, field, message) = api_err(
+        admin
+            .apply_policy(&ApplyPolicyRequest {
+                text: Some(zero.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, field.as_deref()), (422, Some("text")));
+    assert!(message.contains("zero approvals"), "{message}");
+    // Limited to standard scopes it is accepted, and then applies only there.
+    let standard_only = zero.replace(
+        "@approvals(\"0\")",
+        "@approvals(\"0\")\n@tiers(\"standard\")",
+    );
+    admin
+        .apply_policy(&ApplyPolicyRequest {
+            text: Some(standard_only),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let alice = token(&s, &admin, "alice", vec![Role::Writer], None).await;
+    let auto = alice
+        .create_access_request(&ask(&deployer.id.to_string(), 600))
+        .await
+        .unwrap();
+    assert_eq!(
+        auto.state,
+        RequestState::Approved,
+        "no approval needed for a standard scope"
+    );
+    let mut mp = ask(&deployer.id.to_string(), 1800);
+    mp.management_plane = true;
+    let (status, field, _) = api_err(alice.create_access_request(&mp).await.unwrap_err());
+    assert_eq!(
+        (status, field.as_deref()),
+        (422, Some("ttl_seconds")),
+        "the fallback rule bounds it to 15 minutes"
+    );
+    mp.ttl_seconds = Some(600);
+    let guarded = alice.create_access_request(&mp).await.unwrap();
+    assert_eq!(guarded.state, RequestState::Pending);
+    assert_eq!(
+        guarded.approvals_needed, 1,
+        "management-plane requests fall back to an approver"
+    );
+
+    // Revoking everything an identity holds, in one call.
+    let g1 = alice.issue_grant(auto.id).await.unwrap();
+    let second = alice
+        .create_access_request(&ask(&deployer.id.to_string(), 600))
+        .await
+        .unwrap();
+    let g2 = alice.issue_grant(second.id).await.unwrap();
+    let reader = token(&s, &admin, "dave", vec![Role::Reader], None).await;
+    let (status, _, _) = api_err(
+        reader
+            .revoke_holder(&deployer.id.to_string(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    let revoked = admin
+        .revoke_holder(&deployer.id.to_string(), Some("incident 2026-118".into()))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked.len(), 2);
+    for g in [&g1, &g2] {
+        let i = admin.introspect(&g.credential).await.unwrap();
+        assert_eq!(
+            (i.active, i.reason.as_deref()),
+            (false, Some("the lease is revoked"))
+        );
+    }
+    let (status, _, _) = api_err(alice.renew_lease(g1.lease.id, None).await.unwrap_err());
+    assert_eq!(status, 409, "a revoked lease is not renewed");
+    assert_eq!(
+        admin.access_request(auto.id).await.unwrap().state,
+        RequestState::Closed
+    );
+
+    // AI agents: name the person they act for, ask only for themselves, and that person cannot approve.
+    let bot = token(
+        &s,
+        &admin,
+        "release-agent",
+        vec![Role::Writer],
+        Some(agent.id.to_string()),
+    )
+    .await;
+    let mut a = ask(&agent.id.to_string(), 600);
+    a.management_plane = true;
+    let (status, field, _) = api_err(bot.create_access_request(&a).await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("on_behalf_of")));
+    a.on_behalf_of = Some("erin".into());
+    let mut other = a.clone();
+    other.identity = Some(deployer.id.to_string());
+    let (status, field, _) = api_err(bot.create_access_request(&other).await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("identity")));
+    let r = bot.create_access_request(&a).await.unwrap();
+    assert_eq!(r.on_behalf_of.as_deref(), Some("erin"));
+    let erin = token(&s, &admin, "erin", vec![Role::Approver], None).await;
+    let (status, _, message) = api_err(
+        erin.decide_access_request(r.id, "approve", None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403);
+    assert!(message.contains("acts for"), "{message}");
+    // The person it acts for may cancel it.
+    let cancelled = erin
+        .decide_access_request(r.id, "cancel", None)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state, RequestState::Cancelled);
+    let (status, _, _) = api_err(bot.issue_grant(r.id).await.unwrap_err());
+    assert_eq!(status, 409);
+}
