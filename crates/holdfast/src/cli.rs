@@ -94,6 +94,103 @@ pub enum Command {
     /// Ask the decision point: may this principal do this action on this resource? Exit 0 for
     /// allow, 1 for deny.
     Authorize(AuthorizeArgs),
+    /// Just-in-time access requests: ask, approve, deny, cancel, collect the grant.
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Leases: grants in force; renew, revoke, revoke everything an identity holds.
+    #[command(subcommand)]
+    Lease(LeaseCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCmd {
+    /// Ask for a short-lived grant.
+    Create {
+        /// What it is for (a ticket, a change).
+        #[arg(long)]
+        task: String,
+        #[arg(long)]
+        reason: String,
+        /// The system that will accept the grant (the JWT audience).
+        #[arg(long)]
+        audience: String,
+        /// What the grant allows there; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// The identity (id) to elevate, when it is not the caller.
+        #[arg(long)]
+        identity: Option<String>,
+        /// The person an AI agent acts for.
+        #[arg(long)]
+        on_behalf_of: Option<String>,
+        /// How long, e.g. 15m, 1h.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Declare it management-plane.
+        #[arg(long)]
+        management_plane: bool,
+    },
+    List {
+        /// pending, approved, denied, cancelled, expired, issued, closed
+        #[arg(long)]
+        state: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    Show {
+        id: uuid::Uuid,
+    },
+    Approve {
+        id: uuid::Uuid,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    Deny {
+        id: uuid::Uuid,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    Cancel {
+        id: uuid::Uuid,
+    },
+    /// Collect an approved request's grant; the credential is printed once.
+    Issue {
+        id: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCmd {
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        /// The holder as a policy principal.
+        #[arg(long)]
+        holder: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Extend a lease within its maximum; prints the new credential once.
+    Renew {
+        id: uuid::Uuid,
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    Revoke {
+        id: uuid::Uuid,
+    },
+    /// Revoke every lease an identity (id or principal) holds.
+    RevokeHolder {
+        holder: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Check a credential: active, or why not.
+    Introspect {
+        /// Read the credential from this file instead of standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

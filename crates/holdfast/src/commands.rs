@@ -60,7 +60,7 @@ pub fn parse_ttl(s: &str) -> anyhow::Result<u64> {
 }
 
 /// Lists a route: one page, or every page with `--all`, printed as JSON or as a table of `cols`.
-async fn list<T: DeserializeOwned + Serialize>(
+pub(crate) async fn list<T: DeserializeOwned + Serialize>(
     c: &Client,
     json: bool,
     path: &str,

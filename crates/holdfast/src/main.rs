@@ -1,6 +1,7 @@
 //! `holdfast`: the one binary. The daemon (`serve`, `demo`) and the CLI that drives the API.
 //! Exit codes: 0 ok; 1 denied, not found, conflict or a failed verification; 2 usage or runtime error.
 
+mod access_cmd;
 mod bench;
 mod benchauthorize;
 mod benchgraph;
@@ -109,6 +110,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             policy_cmd::policy(server.as_ref(), json, c).await
         }
         Command::Authorize(a) => policy_cmd::authorize(&client(&cli.global)?, json, a).await,
+        Command::Request(c) => access_cmd::request(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Lease(c) => access_cmd::lease(&client(&cli.global)?, json, c).await,
         Command::Discover(a) => {
             let c = if a.dry_run {
                 None

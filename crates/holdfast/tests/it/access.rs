@@ -406,3 +406,114 @@ async fn revocation_agents_and_rules_that_cannot_be_written() {
     let (status, _, _) = api_err(bot.issue_grant(r.id).await.unwrap_err());
     assert_eq!(status, 409);
 }
+
+#[tokio::test]
+async fn the_request_and_lease_cli_walk_a_grant_from_ask_to_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let root = s.init().await;
+    let admin = s.client(Some(&root));
+    let mint = |name: &str, role: Role| {
+        let admin = admin.clone();
+        let name = name.to_string();
+        async move {
+            admin
+                .create_token(&CreateTokenRequest {
+                    name: Some(name),
+                    roles: vec![role],
+                    identity: None,
+                    groups: vec![],
+                    ttl_seconds: Some(600),
+                })
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let alice = mint("alice", Role::Writer).await;
+    let bob = mint("bob", Role::Approver).await;
+    let out = crate::common::cli(
+        &s.url,
+        Some(&alice),
+        &[
+            "request",
+            "create",
+            "--task",
+            "CHG-7",
+            "--reason",
+            "hotfix",
+            "--audience",
+            "db-admin",
+            "--scope",
+            "migrate",
+            "--ttl",
+            "10m",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = r["id"].as_str().unwrap().to_string();
+    assert_eq!(r["state"], "pending");
+    let out = crate::common::cli(
+        &s.url,
+        Some(&bob),
+        &["request", "approve", &id, "--comment", "ok"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let out = crate::common::cli(&s.url, Some(&alice), &["request", "issue", &id, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let grant: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = dir.path().join("grant.jwt");
+    std::fs::write(&file, grant["credential"].as_str().unwrap()).unwrap();
+    let path = file.to_str().unwrap();
+    let out = crate::common::cli(&s.url, Some(&bob), &["lease", "introspect", "--file", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stdout(&out)
+    );
+    assert!(
+        crate::common::stdout(&out).starts_with("active"),
+        "{}",
+        crate::common::stdout(&out)
+    );
+    let lease = grant["lease"]["id"].as_str().unwrap();
+    let out = crate::common::cli(&s.url, Some(&root), &["lease", "revoke", lease]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let out = crate::common::cli(&s.url, Some(&bob), &["lease", "introspect", "--file", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::common::stdout(&out).contains("revoked"),
+        "{}",
+        crate::common::stdout(&out)
+    );
+    let out = crate::common::cli(
+        &s.url,
+        Some(&root),
+        &["request", "list", "--state", "closed", "--json"],
+    );
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+}
