@@ -50,6 +50,9 @@ impl RequestState {
 pub enum GrantKind {
     /// A JWT signed by Holdfast (EdDSA), verifiable against `/v1/grants/jwks`.
     Jwt,
+    /// A PostgreSQL login created for the grant, member of exactly the granted roles, dropped
+    /// when the lease ends.
+    Postgres,
 }
 
 /// One approval (or the denial) by one principal.
@@ -151,6 +154,9 @@ pub struct Lease {
     pub holder_name: String,
     pub audience: String,
     pub scopes: Vec<String>,
+    /// The login created for the grant (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
     /// Renewals so far; the current credential's id is `<lease id>.<renewals>`.
     pub renewals: u32,
     pub state: LeaseState,

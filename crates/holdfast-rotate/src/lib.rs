@@ -134,7 +134,14 @@ impl PostgresRotator {
     }
 
     async fn execute(&self, sql: &str) -> Result<(), RotateError> {
-        let (client, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
+        execute_as_admin(&self.admin_url, sql).await
+    }
+}
+
+/// Runs `sql` as the admin role of a target database; errors carry the server's message only.
+async fn execute_as_admin(admin_url: &str, sql: &str) -> Result<(), RotateError> {
+    {
+        let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
             .await
             .map_err(|e| {
                 RotateError::Target(format!(
@@ -475,5 +482,118 @@ impl Rotator for WebhookRotator {
 
     async fn revoke(&self, slot: Slot) -> Result<(), RotateError> {
         self.send("revoke", slot, None).await
+    }
+}
+
+/// A PostgreSQL database Holdfast issues dynamic logins for, as the server's configuration
+/// declares it (`[grants.postgres.<name>]`): the vault path of an admin connection string (a role
+/// with `CREATEROLE` that is a member, with ADMIN OPTION, of the roles it may grant) and the group
+/// roles a grant may confer. A grant's scopes name those roles; the login it creates has exactly
+/// their privileges, through membership, and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresGrantSpec {
+    pub admin_secret: String,
+    pub grantable_roles: Vec<String>,
+}
+
+/// Checks a role name is a plain lower-case identifier (so it can be quoted safely).
+pub fn check_role_name(role: &str) -> bool {
+    !role.is_empty()
+        && role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Dynamic logins on one PostgreSQL database.
+pub struct PostgresGrants {
+    admin_url: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for PostgresGrants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresGrants")
+            .field("admin_url", &"[redacted]")
+            .finish()
+    }
+}
+
+impl PostgresGrants {
+    pub fn new(admin_url: Zeroizing<String>) -> Self {
+        Self { admin_url }
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), RotateError> {
+        execute_as_admin(&self.admin_url, sql).await
+    }
+
+    /// Creates `login` with `password` (sent as a SCRAM verifier), valid until `valid_until`
+    /// (RFC 3339; PostgreSQL refuses password logins after it), member of `roles`.
+    pub async fn create(
+        &self,
+        login: &str,
+        password: &str,
+        roles: &[String],
+        valid_until: &str,
+    ) -> Result<(), RotateError> {
+        if !check_role_name(login) || !roles.iter().all(|r| check_role_name(r)) {
+            return Err(RotateError::Config(
+                "role names must be plain identifiers".into(),
+            ));
+        }
+        if !valid_until
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '.' | '+'))
+        {
+            return Err(RotateError::Config("unexpected expiry".into()));
+        }
+        let verifier = Zeroizing::new(postgres_protocol::password::scram_sha_256(
+            password.as_bytes(),
+        ));
+        if verifier.contains('\'') {
+            return Err(RotateError::Config("unexpected password verifier".into()));
+        }
+        let grants: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+        let sql = Zeroizing::new(format!(
+            "CREATE ROLE \"{login}\" WITH LOGIN NOINHERIT PASSWORD '{}' VALID UNTIL '{valid_until}'; GRANT {} TO \"{login}\"; ALTER ROLE \"{login}\" INHERIT",
+            verifier.as_str(),
+            grants.join(", ")
+        ));
+        self.execute(&sql).await
+    }
+
+    /// Moves `login`'s expiry.
+    pub async fn extend(&self, login: &str, valid_until: &str) -> Result<(), RotateError> {
+        if !check_role_name(login)
+            || !valid_until
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '.' | '+'))
+        {
+            return Err(RotateError::Config("unexpected login or expiry".into()));
+        }
+        self.execute(&format!(
+            "ALTER ROLE \"{login}\" VALID UNTIL '{valid_until}'"
+        ))
+        .await
+    }
+
+    /// Ends `login`: no new sessions, current sessions terminated, the role dropped. Idempotent.
+    pub async fn drop_login(&self, login: &str) -> Result<(), RotateError> {
+        if !check_role_name(login) {
+            return Err(RotateError::Config(
+                "role names must be plain identifiers".into(),
+            ));
+        }
+        self.execute(&format!(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{login}') THEN \
+               ALTER ROLE \"{login}\" NOLOGIN; \
+               PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{login}'; \
+               DROP OWNED BY \"{login}\"; \
+               DROP ROLE \"{login}\"; \
+             END IF; END $$"
+        ))
+        .await
     }
 }

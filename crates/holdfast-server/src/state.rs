@@ -65,6 +65,9 @@ pub struct RotatorConfig {
     /// Where access-request notifications go (created, approved, denied).
     #[serde(default)]
     pub access_requests: Option<holdfast_rotate::WebhookSpec>,
+    /// PostgreSQL databases grants may create logins on (`[rotators.postgres_grants.<name>]`).
+    #[serde(default)]
+    pub postgres_grants: std::collections::BTreeMap<String, holdfast_rotate::PostgresGrantSpec>,
 }
 
 /// Who is calling: the token that authenticated the request.

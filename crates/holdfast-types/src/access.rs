@@ -11,9 +11,10 @@ pub struct CreateAccessRequest {
     /// What the access is for (a ticket, a change, a task).
     pub task: Option<String>,
     pub reason: Option<String>,
-    /// `jwt`.
+    /// `jwt` (default) or `postgres`.
     pub kind: Option<String>,
-    /// The system that will accept the grant (the JWT's `aud`).
+    /// The system that will accept the grant: the JWT's `aud`, or the name of a PostgreSQL
+    /// target the server's configuration declares.
     pub audience: Option<String>,
     /// What the grant allows there (the JWT's `scope`).
     #[serde(default)]
@@ -53,8 +54,11 @@ pub struct LeasePage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IssuedGrant {
     pub lease: Lease,
-    /// The credential (a JWT); shown once.
+    /// The credential (a JWT, or a PostgreSQL login's password); shown once.
     pub credential: String,
+    /// The login the credential belongs to (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
 }
 
 /// `POST /v1/leases/{id}/renew`.

@@ -21,6 +21,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use utoipa::IntoParams;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use super::{eq, must_get, page, parse_id, table_query};
 use crate::AppState;
@@ -118,13 +119,36 @@ pub async fn create(
         &req.audience,
         "is required: the system that will accept the grant",
     );
-    match req.kind.as_deref() {
-        None | Some("jwt") => {}
-        Some(other) => errs.push(
-            "kind",
-            format!("`{other}` is not a grant kind Holdfast issues yet; expected jwt"),
-        ),
-    }
+    let kind = match req.kind.as_deref() {
+        None | Some("jwt") => GrantKind::Jwt,
+        Some("postgres") => {
+            match ctx.state.rotators.postgres_grants.get(&audience) {
+                None if !audience.is_empty() => errs.push(
+                    "audience",
+                    format!("`{audience}` is not a PostgreSQL target the server's configuration declares"),
+                ),
+                None => {}
+                Some(spec) => {
+                    for (i, s) in req.scopes.iter().enumerate() {
+                        if !spec.grantable_roles.contains(s) {
+                            errs.push(
+                                format!("scopes[{i}]"),
+                                format!("`{s}` is not a role `{audience}` may grant (grantable: {})", spec.grantable_roles.join(", ")),
+                            );
+                        }
+                    }
+                }
+            }
+            GrantKind::Postgres
+        }
+        Some(other) => {
+            errs.push(
+                "kind",
+                format!("`{other}` is not a grant kind Holdfast issues; expected jwt or postgres"),
+            );
+            GrantKind::Jwt
+        }
+    };
     if req.scopes.is_empty()
         || req
             .scopes
@@ -226,7 +250,7 @@ pub async fn create(
         grantee_owner: grantee.2,
         task,
         reason,
-        kind: GrantKind::Jwt,
+        kind,
         audience,
         scopes: req.scopes.iter().map(|s| s.trim().to_string()).collect(),
         tier: tier.clone(),
@@ -438,6 +462,58 @@ pub async fn cancel(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Acc
     Ok(AxumJson(request))
 }
 
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn target_error(name: &str, e: &holdfast_rotate::RotateError) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "target_failed",
+        format!("PostgreSQL target `{name}`: {e}"),
+    )
+}
+
+/// The admin connection to a configured PostgreSQL target, read from the vault.
+async fn postgres_target(
+    state: &AppState,
+    name: &str,
+) -> ApiResult<holdfast_rotate::PostgresGrants> {
+    let spec = state.rotators.postgres_grants.get(name).ok_or_else(|| {
+        ApiError::internal(
+            "a PostgreSQL grant target vanished from the configuration",
+            name,
+        )
+    })?;
+    let keyring = state.vault.current_keyring(state.store.as_ref()).await?;
+    let url = crate::rotation::read_value(state, &keyring, &spec.admin_secret, None)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "target_failed",
+                format!("PostgreSQL target `{name}`: its admin secret cannot be read: {e}"),
+            )
+        })?;
+    Ok(holdfast_rotate::PostgresGrants::new(url))
+}
+
+/// Ends whatever a lease created at its target (a PostgreSQL login); idempotent.
+async fn end_at_target(state: &AppState, lease: &Lease) -> ApiResult<()> {
+    if let (GrantKind::Postgres, Some(login)) = (lease.kind, &lease.login) {
+        let request: Option<AccessRequest> =
+            holdfast_store::get(state.store.as_ref(), lease.request).await?;
+        let audience = request.map_or_else(|| lease.audience.clone(), |r| r.audience);
+        postgres_target(state, &audience)
+            .await?
+            .drop_login(login)
+            .await
+            .map_err(|e| target_error(&audience, &e))?;
+    }
+    Ok(())
+}
+
 fn claims(lease: &Lease, request: &AccessRequest, now: OffsetDateTime) -> serde_json::Value {
     json!({
         "iss": "holdfast",
@@ -482,6 +558,7 @@ pub async fn issue(
         holder_name: request.grantee_name.clone(),
         audience: request.audience.clone(),
         scopes: request.scopes.clone(),
+        login: None,
         renewals: 0,
         state: LeaseState::Active,
         issued_at: now,
@@ -490,20 +567,56 @@ pub async fn issue(
         ended_at: None,
         ended_by: None,
     };
-    let credential = ctx.state.grants.jwt(&claims(&lease, &request, now));
+    let mut lease = lease;
+    let credential = match request.kind {
+        GrantKind::Jwt => Zeroizing::new(ctx.state.grants.jwt(&claims(&lease, &request, now))),
+        GrantKind::Postgres => {
+            let login = format!("hf_{}", lease.id.simple());
+            let password = holdfast_rotate::generate_secret()
+                .map_err(|e| ApiError::internal("the OS random source failed", e))?;
+            let target = postgres_target(&ctx.state, &request.audience).await?;
+            target
+                .create(
+                    &login,
+                    &password,
+                    &request.scopes,
+                    &rfc3339(lease.expires_at),
+                )
+                .await
+                .map_err(|e| target_error(&request.audience, &e))?;
+            lease.login = Some(login);
+            password
+        }
+    };
     request.state = RequestState::Issued;
     request.lease = Some(lease.id);
     request.version += 1;
-    ctx.commit(
-        vec![Change::update(&request)?, Change::insert(&lease)?],
-        "request.issued",
-        Some(format!("request:{}", request.id)),
-        json!({"lease": lease.id, "jti": lease.credential_id(), "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()}),
-    )
-    .await?;
+    let committed = ctx
+        .commit(
+            vec![Change::update(&request)?, Change::insert(&lease)?],
+            "request.issued",
+            Some(format!("request:{}", request.id)),
+            json!({"lease": lease.id, "jti": lease.credential_id(), "login": lease.login,
+                "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()}),
+        )
+        .await;
+    if let Err(e) = committed {
+        // Nothing is recorded, so nothing may remain at the target either.
+        if let Some(login) = &lease.login
+            && let Ok(target) = postgres_target(&ctx.state, &request.audience).await
+        {
+            let _ = target.drop_login(login).await;
+        }
+        return Err(e);
+    }
+    let login = lease.login.clone();
     Ok((
         StatusCode::CREATED,
-        AxumJson(IssuedGrant { lease, credential }),
+        AxumJson(IssuedGrant {
+            lease,
+            credential: credential.to_string(),
+            login,
+        }),
     ))
 }
 
@@ -576,7 +689,17 @@ pub async fn renew(
     lease.expires_at = wanted.min(lease.max_expires_at);
     lease.renewals += 1;
     lease.version += 1;
-    let credential = ctx.state.grants.jwt(&claims(&lease, &request, now));
+    let credential = match (lease.kind, &lease.login) {
+        (GrantKind::Postgres, Some(login)) => {
+            postgres_target(&ctx.state, &request.audience)
+                .await?
+                .extend(login, &rfc3339(lease.expires_at))
+                .await
+                .map_err(|e| target_error(&request.audience, &e))?;
+            String::new()
+        }
+        _ => ctx.state.grants.jwt(&claims(&lease, &request, now)),
+    };
     ctx.commit(
         vec![Change::update(&lease)?],
         "lease.renewed",
@@ -584,7 +707,12 @@ pub async fn renew(
         json!({"by": caller.principal, "jti": lease.credential_id(), "expires_at": lease.expires_at.unix_timestamp()}),
     )
     .await?;
-    Ok(AxumJson(IssuedGrant { lease, credential }))
+    let login = lease.login.clone();
+    Ok(AxumJson(IssuedGrant {
+        lease,
+        credential,
+        login,
+    }))
 }
 
 /// Ends `lease` (and closes its request) with an audit record.
@@ -594,6 +722,8 @@ async fn end_lease(
     by: &str,
     reason: Option<&str>,
 ) -> ApiResult<Lease> {
+    // The target first: a lease is recorded as ended only once its credential is gone.
+    end_at_target(&ctx.state, &lease).await?;
     let now = ctx.now();
     lease.state = LeaseState::Revoked;
     lease.ended_at = Some(now);
@@ -789,6 +919,10 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     let active: Vec<Lease> =
         find_all(store, vec![Filter::Eq("state", Value::text("active"))], 500).await?;
     for mut l in active.into_iter().filter(|l| l.expires_at <= now) {
+        if let Err(e) = end_at_target(state, &l).await {
+            tracing::warn!(lease = %l.id, error = %e.message, "an expired lease's login could not be dropped yet; retrying");
+            continue;
+        }
         l.state = LeaseState::Expired;
         l.ended_at = Some(now);
         l.version += 1;

@@ -696,3 +696,189 @@ async fn policy_and_revocation_reach_the_other_replica() {
         other => panic!("the revoked token still works on replica b: {other:?}"),
     }
 }
+
+async fn connect_as(
+    url: &str,
+    login: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let mut cfg: tokio_postgres::Config = url.parse().unwrap();
+    cfg.user(login).password(password);
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn role_exists(pg: &tokio_postgres::Client, role: &str) -> bool {
+    pg.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// A PostgreSQL grant is a login with exactly the granted role's privileges; revoking it ends its
+/// sessions and drops it; at expiry the sweeper drops it; a lease that expired while the server was
+/// down is dropped when it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_grants_have_exactly_their_privileges_and_stop_working_when_revoked_or_expired() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let group = format!("app_read_{}", uuid::Uuid::now_v7().simple());
+    pg.batch_execute(&format!(
+        "CREATE TABLE reports (id int); INSERT INTO reports VALUES (1), (2);
+         DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN CREATE ROLE {group} NOLOGIN; END IF; END $$;
+         GRANT SELECT ON reports TO {group};"
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("unseal.key");
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!("[rotators.postgres_grants.analytics]\nadmin_secret = \"pg/admin\"\ngrantable_roles = [\"{group}\"]\n"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--unseal-key-file",
+        key.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let s = Server::start(&data, &args);
+    let root = s.client(None).init().await.unwrap().root_token;
+    let c = s.client(Some(&root));
+    c.put_secret(
+        "pg/admin",
+        &holdfast_types::PutSecretRequest {
+            value: Some(db.url.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let bob = c
+        .create_token(&holdfast_types::CreateTokenRequest {
+            name: Some("bob".into()),
+            roles: vec![holdfast_core::Role::Approver],
+            identity: None,
+            groups: vec![],
+            ttl_seconds: Some(3600),
+        })
+        .await
+        .unwrap();
+    let bob = s.client(Some(&bob.token));
+    let grant = |ttl: u32, scope: String| {
+        let (c, bob) = (c.clone(), bob.clone());
+        async move {
+            let r = c
+                .create_access_request(&holdfast_types::CreateAccessRequest {
+                    task: Some("INC-9 read reports".into()),
+                    reason: Some("incident".into()),
+                    kind: Some("postgres".into()),
+                    audience: Some("analytics".into()),
+                    scopes: vec![scope],
+                    ttl_seconds: Some(ttl),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            bob.decide_access_request(r.id, "approve", None)
+                .await
+                .unwrap();
+            c.issue_grant(r.id).await.unwrap()
+        }
+    };
+    // Only declared roles can be asked for.
+    let refused = c
+        .create_access_request(&holdfast_types::CreateAccessRequest {
+            task: Some("t".into()),
+            reason: Some("r".into()),
+            kind: Some("postgres".into()),
+            audience: Some("analytics".into()),
+            scopes: vec!["postgres".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ClientError::Api { status: 422, .. }),
+        "{refused:?}"
+    );
+
+    // Exactly the granted privileges.
+    let g = grant(600, group.clone()).await;
+    let login = g.login.clone().unwrap();
+    let session = connect_as(&db.url, &login, &g.credential).await.unwrap();
+    let rows = session.query("SELECT id FROM reports", &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let err = session
+        .batch_execute("INSERT INTO reports VALUES (3)")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("permission denied") || err.as_db_error().is_some(),
+        "{err}"
+    );
+    // Revoked: the open session ends and the login is gone.
+    c.revoke_lease(g.lease.id).await.unwrap();
+    assert!(
+        session.query("SELECT 1", &[]).await.is_err(),
+        "the session was terminated"
+    );
+    assert!(!role_exists(&pg, &login).await);
+    assert!(connect_as(&db.url, &login, &g.credential).await.is_err());
+
+    // Expired: the sweeper drops it.
+    let g = grant(2, group.clone()).await;
+    let login = g.login.clone().unwrap();
+    assert!(connect_as(&db.url, &login, &g.credential).await.is_ok());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while role_exists(&pg, &login).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired login was never dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(connect_as(&db.url, &login, &g.credential).await.is_err());
+
+    // Expired while the server was down: dropped when it starts.
+    let g = grant(2, group.clone()).await;
+    let login = g.login.clone().unwrap();
+    s.kill9();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        role_exists(&pg, &login).await,
+        "nothing dropped it while the server was down"
+    );
+    let s = Server::start(&data, &args);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while role_exists(&pg, &login).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not cleaned up at start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let leases = s
+        .client(Some(&root))
+        .list::<holdfast_core::Lease>("/leases", vec![])
+        .await
+        .unwrap()
+        .0;
+    assert!(
+        leases
+            .iter()
+            .all(|l| l.state != holdfast_core::LeaseState::Active),
+        "{leases:?}"
+    );
+    pg.batch_execute(&format!("DROP OWNED BY {group}; DROP ROLE {group}"))
+        .await
+        .unwrap();
+}
