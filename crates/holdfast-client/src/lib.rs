@@ -295,6 +295,30 @@ impl Client {
         .await
     }
 
+    pub async fn breakglass(
+        &self,
+        r: &holdfast_types::CreateAccessRequest,
+    ) -> Result<holdfast_types::IssuedGrant> {
+        self.post("/breakglass", r).await
+    }
+
+    pub async fn reviews(&self, state: Option<&str>) -> Result<holdfast_types::ReviewPage> {
+        self.get("/reviews", vec![("state", state.map(str::to_string))])
+            .await
+    }
+
+    pub async fn close_review(
+        &self,
+        id: uuid::Uuid,
+        notes: Option<String>,
+    ) -> Result<holdfast_core::Review> {
+        self.post(
+            &format!("/reviews/{id}/close"),
+            &holdfast_types::CloseReviewRequest { notes },
+        )
+        .await
+    }
+
     pub async fn jwks(&self) -> Result<holdfast_types::Jwks> {
         self.get("/grants/jwks", vec![]).await
     }

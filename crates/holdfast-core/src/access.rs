@@ -119,6 +119,61 @@ pub struct AccessRequest {
     pub decide_by: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Uuid>,
+    /// Granted without approval, by break-glass; a review stays open until someone else closes it.
+    #[serde(default)]
+    pub breakglass: bool,
+}
+
+/// Where a post-use review stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Open,
+    Closed,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// The review a break-glass grant opens: who used it and why, what must be rotated when it ends,
+/// and who (never the user) closed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Review {
+    pub id: Uuid,
+    pub version: i64,
+    pub request: Uuid,
+    pub lease: Uuid,
+    /// The principal who broke the glass.
+    pub used_by: String,
+    pub reason: String,
+    pub state: ReviewState,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub opened_at: OffsetDateTime,
+    /// Vault secrets the grant could reach (those the elevated identity owns), rotated when the
+    /// lease ends.
+    pub to_rotate: Vec<String>,
+    /// What happened to each when the lease ended (`started`, `needs a person`, `failed: …`);
+    /// empty until then.
+    #[serde(default)]
+    pub rotation: Vec<String>,
+    #[serde(default)]
+    pub rotation_done: bool,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 /// Where a lease stands.
@@ -309,6 +364,7 @@ mod tests {
             created_at: datetime!(2026-01-01 0:00 UTC),
             decide_by: datetime!(2026-01-02 0:00 UTC),
             lease: None,
+            breakglass: false,
         }
     }
 

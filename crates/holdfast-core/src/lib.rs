@@ -14,6 +14,7 @@ pub mod validate;
 
 pub use access::{
     AccessRequest, Approval, ApprovalError, Approver, GrantKind, Lease, LeaseState, RequestState,
+    Review, ReviewState,
 };
 pub use error::{FieldError, ValidationErrors};
 pub use fingerprint::Fingerprint;

@@ -135,6 +135,9 @@ pub fn router(state: AppState) -> Router {
         .route("/leases/{id}/revoke", post(requests::revoke))
         .route("/grants/jwks", get(requests::jwks))
         .route("/grants/introspect", post(requests::introspect))
+        .route("/breakglass", post(requests::breakglass))
+        .route("/reviews", get(requests::reviews))
+        .route("/reviews/{id}/close", post(requests::close_review))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()

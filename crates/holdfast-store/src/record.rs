@@ -2,7 +2,7 @@
 
 use holdfast_core::{
     AccessRequest, ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Lease,
-    Owner, RotationJob, Secret, System, VaultConfig,
+    Owner, Review, RotationJob, Secret, System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use serde::Deserialize;
@@ -32,10 +32,12 @@ pub enum Table {
     Requests,
     Leases,
     GrantKeys,
+    Reviews,
 }
 
 impl Table {
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 18] = [
+        Self::Reviews,
         Self::Requests,
         Self::Leases,
         Self::GrantKeys,
@@ -74,6 +76,7 @@ impl Table {
             Self::Requests => "access_requests",
             Self::Leases => "leases",
             Self::GrantKeys => "grant_keys",
+            Self::Reviews => "reviews",
         }
     }
 
@@ -97,6 +100,7 @@ impl Table {
             Self::Requests => "access request",
             Self::Leases => "lease",
             Self::GrantKeys => "grant signing key",
+            Self::Reviews => "review",
         }
     }
 
@@ -130,6 +134,7 @@ impl Table {
             Self::Requests => &["state", "requester"],
             Self::Leases => &["state", "holder", "request"],
             Self::GrantKeys => &["kid"],
+            Self::Reviews => &["state", "request"],
         }
     }
 
@@ -474,6 +479,13 @@ record!(PolicyVersionRecord, Table::PolicyVersions, |r| {
 
 record!(AccessRequest, Table::Requests, |r| {
     vec![Value::text(r.state.as_str()), Value::text(&r.requester)]
+});
+
+record!(Review, Table::Reviews, |r| {
+    vec![
+        Value::text(r.state.as_str()),
+        Value::text(r.request.to_string()),
+    ]
 });
 
 record!(Lease, Table::Leases, |r| {

@@ -161,6 +161,17 @@ CREATE TABLE grant_keys (
 );
 "#,
     ),
+    (
+        8,
+        r#"
+CREATE TABLE reviews (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    state TEXT NOT NULL, request TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_reviews_state ON reviews (state);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

@@ -1,6 +1,6 @@
 //! Access requests, leases and grants on the wire.
 
-use holdfast_core::{AccessRequest, Lease};
+use holdfast_core::{AccessRequest, Lease, Review};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -113,4 +113,18 @@ pub struct Introspection {
 pub struct Jwks {
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewPage {
+    pub items: Vec<Review>,
+    pub next: Option<String>,
+}
+
+/// `POST /v1/reviews/{id}/close`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseReviewRequest {
+    /// What the review found.
+    pub notes: Option<String>,
 }

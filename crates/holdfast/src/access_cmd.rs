@@ -113,6 +113,59 @@ pub async fn request(c: &Client, json: bool, cmd: RequestCmd) -> anyhow::Result<
     }
 }
 
+pub async fn breakglass(c: &Client, json: bool, cmd: crate::cli::Command) -> anyhow::Result<()> {
+    let crate::cli::Command::Breakglass {
+        reason,
+        task,
+        audience,
+        scopes,
+        identity,
+        kind,
+        ttl,
+    } = cmd
+    else {
+        anyhow::bail!("not a break-glass command");
+    };
+    let g = c
+        .breakglass(&CreateAccessRequest {
+            task: Some(task),
+            reason: Some(reason),
+            kind,
+            audience: Some(audience),
+            scopes,
+            identity,
+            on_behalf_of: None,
+            ttl_seconds: seconds(ttl.as_deref())?,
+            management_plane: false,
+        })
+        .await?;
+    print_grant(json, &g)
+}
+
+pub async fn review(c: &Client, json: bool, cmd: crate::cli::ReviewCmd) -> anyhow::Result<()> {
+    match cmd {
+        crate::cli::ReviewCmd::List { state } => {
+            let page = c.reviews(state.as_deref()).await?;
+            crate::output::table(
+                json,
+                &page.items,
+                page.next.as_deref(),
+                &[
+                    "id",
+                    "state",
+                    "used_by",
+                    "reason",
+                    "opened_at",
+                    "rotation_done",
+                ],
+            )
+        }
+        crate::cli::ReviewCmd::Close { id, notes } => {
+            record(json, &c.close_review(id, Some(notes)).await?)
+        }
+    }
+}
+
 pub async fn lease(c: &Client, json: bool, cmd: LeaseCmd) -> anyhow::Result<bool> {
     match cmd {
         LeaseCmd::List {

@@ -100,6 +100,44 @@ pub enum Command {
     /// Leases: grants in force; renew, revoke, revoke everything an identity holds.
     #[command(subcommand)]
     Lease(LeaseCmd),
+    /// Break the glass: a grant now, without approval, with a reason; announced to approvers,
+    /// time-boxed, reviewed afterwards by someone else, and what it reached is rotated after.
+    Breakglass {
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        task: String,
+        #[arg(long)]
+        audience: String,
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long)]
+        identity: Option<String>,
+        /// jwt or postgres.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most 1h.
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// Post-use reviews of break-glass grants.
+    #[command(subcommand)]
+    Review(ReviewCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCmd {
+    List {
+        /// open or closed
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Close a review (never by the one who broke the glass).
+    Close {
+        id: uuid::Uuid,
+        #[arg(long)]
+        notes: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -114,6 +114,12 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             .await
             .map(|()| true),
         Command::Lease(c) => access_cmd::lease(&client(&cli.global)?, json, c).await,
+        c @ Command::Breakglass { .. } => access_cmd::breakglass(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Review(c) => access_cmd::review(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
         Command::Discover(a) => {
             let c = if a.dry_run {
                 None

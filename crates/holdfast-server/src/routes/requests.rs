@@ -89,6 +89,36 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateAccessRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<AccessRequest>)> {
+    let (request, version) = draft(&ctx, &req, false).await?;
+    let detail = json!({
+        "grantee": request.grantee, "on_behalf_of": request.on_behalf_of, "tier": request.tier,
+        "audience": request.audience, "scopes": request.scopes, "ttl_seconds": request.ttl_seconds,
+        "approvals_needed": request.approvals_needed, "approver_groups": request.approver_groups,
+        "rule": request.rule_policy, "policy_version": version, "task": request.task,
+    });
+    ctx.commit(
+        vec![Change::insert(&request)?],
+        "request.created",
+        Some(format!("request:{}", request.id)),
+        detail,
+    )
+    .await?;
+    crate::notify::request_event(&ctx.state, "request.created", &request);
+    Ok((StatusCode::CREATED, AxumJson(request)))
+}
+
+/// The longest a break-glass grant lasts.
+pub const BREAKGLASS_MAX_SECONDS: u32 = 3600;
+/// The shortest reason a break-glass accepts: a sentence, not a word.
+pub const BREAKGLASS_MIN_REASON: usize = 20;
+
+/// Validates a request and decides it with policy (`request.create`, or `breakglass`); the
+/// request as it would be stored, and the policy version that decided it.
+async fn draft(
+    ctx: &Ctx,
+    req: &CreateAccessRequest,
+    breakglass: bool,
+) -> ApiResult<(AccessRequest, i64)> {
     let caller = ctx.caller().await?;
     let mut errs = ValidationErrors::default();
     let text = |errs: &mut ValidationErrors, field: &str, v: &Option<String>, why: &str| match v
@@ -213,18 +243,37 @@ pub async fn create(
         tier = "management_plane".into();
     }
     // Policy decides whether this caller may ask, and which approval rule applies.
-    let (decision, version) = ctx.decide(&caller, "request.create", &Target::Api, &tier)?;
+    let action = if breakglass {
+        "breakglass"
+    } else {
+        "request.create"
+    };
+    let (decision, version) = ctx.decide(&caller, action, &Target::Api, &tier)?;
     if !decision.allowed {
-        return ctx
-            .refused("request.create", &Target::Api, &decision, version)
-            .await;
+        return ctx.refused(action, &Target::Api, &decision, version).await;
     }
-    let rule = ctx
-        .state
-        .policy
-        .current()
-        .engine
-        .approval_rule(&decision, &tier);
+    let rule = if breakglass {
+        if reason.chars().count() < BREAKGLASS_MIN_REASON {
+            errs.push(
+                "reason",
+                format!("must say why the glass is broken, in at least {BREAKGLASS_MIN_REASON} characters"),
+            );
+        }
+        holdfast_policy::ApprovalRule {
+            policy: "breakglass".into(),
+            approvals: 0,
+            approvers: vec![],
+            max_ttl_minutes: BREAKGLASS_MAX_SECONDS / 60,
+            max_ttl_minutes_management: BREAKGLASS_MAX_SECONDS / 60,
+            tiers: None,
+        }
+    } else {
+        ctx.state
+            .policy
+            .current()
+            .engine
+            .approval_rule(&decision, &tier)
+    };
     let max_ttl = rule.max_ttl(&tier).saturating_mul(60);
     let ttl = req.ttl_seconds.unwrap_or(max_ttl.min(3600));
     if ttl == 0 || ttl > max_ttl {
@@ -265,25 +314,146 @@ pub async fn create(
         created_at: now,
         decide_by: now + DECIDE_WITHIN,
         lease: None,
+        breakglass: false,
     };
     if request.approvals_needed == 0 {
         request.state = RequestState::Approved;
     }
+    Ok((request, version))
+}
+
+#[utoipa::path(post, path = "/v1/breakglass", tag = "access", request_body = CreateAccessRequest,
+    responses((status = 201, body = IssuedGrant), (status = 422, body = holdfast_types::ErrorBody)))]
+pub async fn breakglass(
+    ctx: Ctx,
+    Json(req): Json<CreateAccessRequest>,
+) -> ApiResult<(StatusCode, AxumJson<IssuedGrant>)> {
+    let (mut request, version) = draft(&ctx, &req, true).await?;
+    request.breakglass = true;
+    let now = ctx.now();
+    let (lease, credential) = mint_grant(&ctx.state, &request, now).await?;
+    request.state = RequestState::Issued;
+    request.lease = Some(lease.id);
+    // What the grant could reach: the vault secrets the elevated identity owns.
+    let to_rotate: Vec<String> = match request.grantee.strip_prefix("Holdfast::Identity::") {
+        Some(quoted) => {
+            let id = quoted.trim_matches('"').to_string();
+            let owned: Vec<holdfast_core::Secret> = find_all(
+                ctx.store(),
+                vec![Filter::Eq("owner_identity", Value::text(id))],
+                500,
+            )
+            .await?;
+            owned.into_iter().map(|s| s.path).collect()
+        }
+        None => vec![],
+    };
+    let review = holdfast_core::Review {
+        id: Uuid::now_v7(),
+        version: 1,
+        request: request.id,
+        lease: lease.id,
+        used_by: request.requester.clone(),
+        reason: request.reason.clone(),
+        state: holdfast_core::ReviewState::Open,
+        opened_at: now,
+        to_rotate,
+        rotation: vec![],
+        rotation_done: false,
+        closed_at: None,
+        closed_by: None,
+        notes: None,
+    };
     let detail = json!({
-        "grantee": request.grantee, "on_behalf_of": request.on_behalf_of, "tier": request.tier,
-        "audience": request.audience, "scopes": request.scopes, "ttl_seconds": request.ttl_seconds,
-        "approvals_needed": request.approvals_needed, "approver_groups": request.approver_groups,
-        "rule": request.rule_policy, "policy_version": version, "task": request.task,
+        "grantee": request.grantee, "tier": request.tier, "audience": request.audience,
+        "scopes": request.scopes, "ttl_seconds": request.ttl_seconds, "reason": request.reason,
+        "task": request.task, "lease": lease.id, "review": review.id, "to_rotate": review.to_rotate,
+        "policy_version": version,
     });
-    ctx.commit(
-        vec![Change::insert(&request)?],
-        "request.created",
-        Some(format!("request:{}", request.id)),
+    let changes = vec![
+        Change::insert(&request)?,
+        Change::insert(&lease)?,
+        Change::insert(&review)?,
+    ];
+    let out = commit_grant(
+        &ctx,
+        changes,
+        "breakglass.used",
+        &request,
+        lease,
+        credential,
         detail,
     )
     .await?;
-    crate::notify::request_event(&ctx.state, "request.created", &request);
-    Ok((StatusCode::CREATED, AxumJson(request)))
+    crate::notify::request_event(&ctx.state, "breakglass.used", &request);
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewFilter {
+    /// open, closed
+    pub state: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/reviews", tag = "access", params(ReviewFilter),
+    responses((status = 200, body = holdfast_types::ReviewPage)))]
+pub async fn reviews(
+    ctx: Ctx,
+    Query(f): Query<ReviewFilter>,
+) -> ApiResult<AxumJson<holdfast_types::ReviewPage>> {
+    ctx.require("review.read").await?;
+    let q = eq(table_query(Table::Reviews), "state", f.state);
+    let (items, next) = page::<holdfast_core::Review>(&ctx, q, f.limit, f.after).await?;
+    Ok(AxumJson(holdfast_types::ReviewPage { items, next }))
+}
+
+#[utoipa::path(post, path = "/v1/reviews/{id}/close", tag = "access", params(("id" = Uuid, Path)),
+    request_body = holdfast_types::CloseReviewRequest,
+    responses((status = 200, body = holdfast_core::Review), (status = 403, body = holdfast_types::ErrorBody),
+        (status = 409, body = holdfast_types::ErrorBody)))]
+pub async fn close_review(
+    ctx: Ctx,
+    Path(raw): Path<String>,
+    Json(req): Json<holdfast_types::CloseReviewRequest>,
+) -> ApiResult<AxumJson<holdfast_core::Review>> {
+    ctx.require("review.close").await?;
+    let caller = ctx.caller().await?;
+    let mut review: holdfast_core::Review = must_get(&ctx, parse_id("review", &raw)?).await?;
+    let notes = req
+        .notes
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("notes", "is required: record what the review found"))?;
+    if caller.principal == review.used_by {
+        let ev = ctx.event(
+            "review.close",
+            Some(format!("review:{}", review.id)),
+            holdfast_audit::Outcome::Denied,
+            json!({"reason": "separation of duties", "why": "the one who broke the glass cannot close its review"}),
+        );
+        ctx.store().apply(vec![], ev).await?;
+        return Err(ApiError::forbidden(
+            "the one who broke the glass cannot close its review; someone else must",
+        ));
+    }
+    if review.state != holdfast_core::ReviewState::Open {
+        return Err(conflict("closed", "the review is already closed".into()));
+    }
+    review.state = holdfast_core::ReviewState::Closed;
+    review.closed_at = Some(ctx.now());
+    review.closed_by = Some(caller.principal.clone());
+    review.notes = Some(notes);
+    review.version += 1;
+    ctx.commit(
+        vec![Change::update(&review)?],
+        "review.closed",
+        Some(format!("review:{}", review.id)),
+        json!({"by": caller.principal, "request": review.request}),
+    )
+    .await?;
+    Ok(AxumJson(review))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -548,8 +718,33 @@ pub async fn issue(
             format!("the request is {}, not approved", request.state.as_str()),
         ));
     }
-    let now = ctx.now();
-    let lease = Lease {
+    let (lease, credential) = mint_grant(&ctx.state, &request, ctx.now()).await?;
+    request.state = RequestState::Issued;
+    request.lease = Some(lease.id);
+    request.version += 1;
+    let detail = json!({"lease": lease.id, "jti": lease.credential_id(), "login": lease.login,
+        "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()});
+    let changes = vec![Change::update(&request)?, Change::insert(&lease)?];
+    commit_grant(
+        &ctx,
+        changes,
+        "request.issued",
+        &request,
+        lease,
+        credential,
+        detail,
+    )
+    .await
+}
+
+/// Creates the lease for `request` and its credential (and, for PostgreSQL, the login at the
+/// target); nothing is recorded yet.
+async fn mint_grant(
+    state: &AppState,
+    request: &AccessRequest,
+    now: OffsetDateTime,
+) -> ApiResult<(Lease, Zeroizing<String>)> {
+    let mut lease = Lease {
         id: Uuid::now_v7(),
         version: 1,
         request: request.id,
@@ -567,15 +762,14 @@ pub async fn issue(
         ended_at: None,
         ended_by: None,
     };
-    let mut lease = lease;
     let credential = match request.kind {
-        GrantKind::Jwt => Zeroizing::new(ctx.state.grants.jwt(&claims(&lease, &request, now))),
+        GrantKind::Jwt => Zeroizing::new(state.grants.jwt(&claims(&lease, request, now))),
         GrantKind::Postgres => {
             let login = format!("hf_{}", lease.id.simple());
             let password = holdfast_rotate::generate_secret()
                 .map_err(|e| ApiError::internal("the OS random source failed", e))?;
-            let target = postgres_target(&ctx.state, &request.audience).await?;
-            target
+            postgres_target(state, &request.audience)
+                .await?
                 .create(
                     &login,
                     &password,
@@ -588,20 +782,28 @@ pub async fn issue(
             password
         }
     };
-    request.state = RequestState::Issued;
-    request.lease = Some(lease.id);
-    request.version += 1;
+    Ok((lease, credential))
+}
+
+/// Records a grant with its audit record; if that fails, nothing may remain at the target.
+async fn commit_grant(
+    ctx: &Ctx,
+    changes: Vec<Change>,
+    action: &str,
+    request: &AccessRequest,
+    lease: Lease,
+    credential: Zeroizing<String>,
+    detail: serde_json::Value,
+) -> ApiResult<(StatusCode, AxumJson<IssuedGrant>)> {
     let committed = ctx
         .commit(
-            vec![Change::update(&request)?, Change::insert(&lease)?],
-            "request.issued",
+            changes,
+            action,
             Some(format!("request:{}", request.id)),
-            json!({"lease": lease.id, "jti": lease.credential_id(), "login": lease.login,
-                "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()}),
+            detail,
         )
         .await;
     if let Err(e) = committed {
-        // Nothing is recorded, so nothing may remain at the target either.
         if let Some(login) = &lease.login
             && let Ok(target) = postgres_target(&ctx.state, &request.audience).await
         {
@@ -945,6 +1147,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
             n += 1;
         }
     }
+    n += rotate_after_breakglass(state, now).await?;
     Ok(n)
 }
 
@@ -964,6 +1167,72 @@ fn system_event(
         request_id: None,
         detail,
     }
+}
+
+/// Starts the rotations a break-glass review owes once its lease has ended: every secret the
+/// elevated identity owns, each with the rotator it was last rotated with (or marked as needing a
+/// person). Runs from the sweeper.
+async fn rotate_after_breakglass(state: &AppState, now: OffsetDateTime) -> ApiResult<usize> {
+    let store = state.store.as_ref();
+    let reviews: Vec<holdfast_core::Review> = find_all(store, vec![], 500).await?;
+    let mut n = 0;
+    for mut review in reviews.into_iter().filter(|r| !r.rotation_done) {
+        let lease: Option<Lease> = holdfast_store::get(store, review.lease).await?;
+        if lease.is_some_and(|l| l.state == LeaseState::Active) {
+            continue;
+        }
+        let mut outcome = Vec::new();
+        for path in &review.to_rotate {
+            let Some(last) = super::rotations::last_rotation(store, path).await? else {
+                outcome.push(format!(
+                    "{path}: needs a person (never rotated by Holdfast)"
+                ));
+                continue;
+            };
+            let planned = super::rotations::plan_rotation(
+                state,
+                path,
+                &last.rotator,
+                last.config.clone(),
+                0,
+                "holdfast (break-glass review)",
+                now,
+            )
+            .await;
+            match planned {
+                Ok((changes, job, _)) => {
+                    let ev = system_event(
+                        now,
+                        "secret.rotate",
+                        format!("secret:{path}"),
+                        json!({"path": path, "rotator": last.rotator, "new_version": job.new_version, "breakglass_review": review.id}),
+                    );
+                    match store.apply(changes, ev).await {
+                        Ok(_) => outcome.push(format!("{path}: started")),
+                        Err(e) => outcome.push(format!("{path}: failed: {e}")),
+                    }
+                }
+                Err(e) => outcome.push(format!("{path}: failed: {}", e.message)),
+            }
+        }
+        review.rotation = outcome;
+        review.rotation_done = true;
+        review.version += 1;
+        let ev = system_event(
+            now,
+            "review.rotation_started",
+            format!("review:{}", review.id),
+            json!({"rotation": review.rotation}),
+        );
+        if store
+            .apply(vec![Change::update(&review)?], ev)
+            .await
+            .is_ok()
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Sweeps at start and every few seconds.

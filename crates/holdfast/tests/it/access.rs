@@ -517,3 +517,122 @@ async fn the_request_and_lease_cli_walk_a_grant_from_ask_to_revocation() {
     let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_needs_a_reason_is_announced_reviewed_by_someone_else_and_rotates_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--unseal-key-file", key.to_str().unwrap()],
+    );
+    let admin = s.client(Some(&s.client(None).init().await.unwrap().root_token));
+    owner(&admin, "team-a").await;
+    let deployer = admin
+        .create_identity(&identity_req("deployer", "team-a"))
+        .await
+        .unwrap();
+    admin
+        .put_secret(
+            "svc/deploy-key",
+            &holdfast_types::PutSecretRequest {
+                value: Some("deploy-key-value-0123456789".into()),
+                owner_identity: Some(deployer.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let responder = admin
+        .create_token(&CreateTokenRequest {
+            name: Some("oncall".into()),
+            roles: vec![Role::Writer],
+            identity: None,
+            groups: vec!["responder".into()],
+            ttl_seconds: Some(3600),
+        })
+        .await
+        .unwrap();
+    let responder = s.client(Some(&responder.token));
+    let writer = token(&s, &admin, "wendy", vec![Role::Writer], None).await;
+    let approver = token(&s, &admin, "bob", vec![Role::Approver], None).await;
+    let mut req = ask(&deployer.id.to_string(), 900);
+    req.reason = Some("prod down".into());
+    let (status, field, _) = api_err(responder.breakglass(&req).await.unwrap_err());
+    assert_eq!(
+        (status, field.as_deref()),
+        (422, Some("reason")),
+        "a word is not a reason"
+    );
+    req.reason = Some("payments API down, deploy pipeline broken, INC-4411".into());
+    let (status, _, message) = api_err(writer.breakglass(&req).await.unwrap_err());
+    assert_eq!(status, 403, "{message}");
+    req.ttl_seconds = Some(7200);
+    let (status, field, _) = api_err(responder.breakglass(&req).await.unwrap_err());
+    assert_eq!(
+        (status, field.as_deref()),
+        (422, Some("ttl_seconds")),
+        "time-boxed"
+    );
+    req.ttl_seconds = Some(900);
+    let grant = responder.breakglass(&req).await.unwrap();
+    assert!(admin.introspect(&grant.credential).await.unwrap().active);
+    let request = admin.access_request(grant.lease.request).await.unwrap();
+    assert!(request.breakglass);
+    assert_eq!(
+        (request.state, request.approvals_needed),
+        (RequestState::Issued, 0)
+    );
+    let open = admin.reviews(Some("open")).await.unwrap().items;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].to_rotate, vec!["svc/deploy-key".to_string()]);
+    let tail = admin.audit(None, Some(20)).await.unwrap().items;
+    assert!(tail.iter().any(|r| r.event.action == "breakglass.used"));
+    // The review stays open until someone else closes it.
+    let (status, _, message) = api_err(
+        responder
+            .close_review(open[0].id, Some("fine".into()))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403, "{message}");
+    let (status, _, _) = api_err(
+        writer
+            .close_review(open[0].id, Some("x".into()))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 403, "closing takes an approver");
+    let (status, field, _) = api_err(approver.close_review(open[0].id, None).await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("notes")));
+    // When the lease ends, what it could reach is rotated (or flagged for a person).
+    admin.revoke_lease(grant.lease.id).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let review = loop {
+        let r = admin.reviews(None).await.unwrap().items.remove(0);
+        if r.rotation_done {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotation never scheduled"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        review.rotation,
+        vec!["svc/deploy-key: needs a person (never rotated by Holdfast)".to_string()]
+    );
+    let closed = approver
+        .close_review(
+            review.id,
+            Some("legitimate; key to be rotated by hand".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.state, holdfast_core::ReviewState::Closed);
+    assert_eq!(
+        closed.closed_by.as_deref(),
+        Some("Holdfast::Person::\"bob\"")
+    );
+}

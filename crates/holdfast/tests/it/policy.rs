@@ -124,6 +124,9 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/leases/{id}/revoke"), Management),
         (("GET", "/v1/grants/jwks"), Read),
         (("POST", "/v1/grants/introspect"), Read),
+        (("POST", "/v1/breakglass"), Management),
+        (("GET", "/v1/reviews"), Read),
+        (("POST", "/v1/reviews/{id}/close"), Approval),
     ])
 }
 
