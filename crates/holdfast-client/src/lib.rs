@@ -319,6 +319,21 @@ impl Client {
         .await
     }
 
+    pub async fn step_up_enroll(&self) -> Result<holdfast_types::StepUpEnrolled> {
+        self.post("/auth/step-up/enroll", &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn step_up(&self, code: &str) -> Result<holdfast_types::StepUpStatus> {
+        self.post(
+            "/auth/step-up",
+            &holdfast_types::StepUpRequest {
+                code: Some(code.to_string()),
+            },
+        )
+        .await
+    }
+
     pub async fn jwks(&self) -> Result<holdfast_types::Jwks> {
         self.get("/grants/jwks", vec![]).await
     }

@@ -81,6 +81,19 @@ pub struct ApiToken {
     /// Named groups besides the roles (e.g. `platform-leads`), for policies and approval rules.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The TOTP secret for step-up, sealed under the vault keyring (envelope text); none until
+    /// the holder enrols.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up_secret: Option<String>,
+    /// When the holder last proved a fresh TOTP code.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub stepped_up_at: Option<OffsetDateTime>,
+    /// The TOTP time step last accepted (a code is never accepted twice).
+    #[serde(default)]
+    pub step_up_last_step: u64,
+    /// Wrong codes in a row; at the limit step-up is locked for this token.
+    #[serde(default)]
+    pub step_up_failures: u32,
     /// Hex SHA-256 of the token's secret half.
     pub secret_hash: String,
     /// The token that created this one (none for the root token made at init).

@@ -38,7 +38,7 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 use crate::error::ApiError;
 use crate::routes::{
     audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
-    rotations, secrets, sys, systems, tokens,
+    rotations, secrets, stepup, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/grants/jwks", get(requests::jwks))
         .route("/grants/introspect", post(requests::introspect))
         .route("/breakglass", post(requests::breakglass))
+        .route("/auth/step-up/enroll", post(stepup::enroll))
+        .route("/auth/step-up", post(stepup::step_up))
         .route("/reviews", get(requests::reviews))
         .route("/reviews/{id}/close", post(requests::close_review))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
-    rotations, secrets, sys, systems, tokens,
+    rotations, secrets, stepup, sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -30,7 +30,7 @@ use crate::routes::{
         requests::create, requests::list, requests::show, requests::approve, requests::deny,
         requests::cancel, requests::issue, requests::leases, requests::renew, requests::revoke,
         requests::revoke_holder, requests::jwks, requests::introspect, requests::breakglass,
-        requests::reviews, requests::close_review,
+        requests::reviews, requests::close_review, stepup::enroll, stepup::step_up,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -96,6 +96,7 @@ pub struct Caller {
     /// Roles and named groups.
     pub groups: Vec<String>,
     pub token_created_at: OffsetDateTime,
+    pub stepped_up_at: Option<OffsetDateTime>,
 }
 
 /// Facts about the request that audit records carry.
@@ -297,6 +298,7 @@ impl Ctx {
             owner,
             groups,
             token_created_at: p.token.created_at,
+            stepped_up_at: p.token.stepped_up_at,
         })
     }
 
@@ -343,9 +345,13 @@ impl Ctx {
             weekday: i64::from(now.weekday().number_from_monday()),
             source: self.meta.source.clone().unwrap_or_default(),
             token_age_minutes: age,
-            // A token is authenticated when it is minted; re-authentication arrives with
-            // `POST /v1/auth/step-up` (issue 6, next part). Until then freshness is the token's age.
-            step_up_minutes: age,
+            // Minutes since the holder last proved a TOTP code (`POST /v1/auth/step-up`); "never"
+            // until then.
+            step_up_minutes: caller
+                .stepped_up_at
+                .map_or(holdfast_policy::NEVER_MINUTES, |t| {
+                    (now - t).whole_minutes().max(0)
+                }),
             tier: tier.to_string(),
         }
     }

@@ -115,6 +115,28 @@ pub struct Jwks {
     pub keys: Vec<serde_json::Value>,
 }
 
+/// The authenticator to add, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepUpEnrolled {
+    /// Base32 TOTP secret (SHA-1, 6 digits, 30 s).
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    /// The current 6-digit code.
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepUpStatus {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub stepped_up_at: time::OffsetDateTime,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReviewPage {
     pub items: Vec<Review>,

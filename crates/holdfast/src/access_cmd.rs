@@ -166,6 +166,31 @@ pub async fn review(c: &Client, json: bool, cmd: crate::cli::ReviewCmd) -> anyho
     }
 }
 
+pub async fn auth(c: &Client, json: bool, cmd: crate::cli::AuthCmd) -> anyhow::Result<()> {
+    match cmd {
+        crate::cli::AuthCmd::Enroll => {
+            let e = c.step_up_enroll().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!(
+                    "add this to your authenticator (shown only now):\n\n  {}\n\nor the secret {}",
+                    e.otpauth_uri, e.secret
+                );
+            }
+        }
+        crate::cli::AuthCmd::StepUp { code } => {
+            let s = c.step_up(&code).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!("stepped up");
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn lease(c: &Client, json: bool, cmd: LeaseCmd) -> anyhow::Result<bool> {
     match cmd {
         LeaseCmd::List {

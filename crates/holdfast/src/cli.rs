@@ -123,6 +123,20 @@ pub enum Command {
     /// Post-use reviews of break-glass grants.
     #[command(subcommand)]
     Review(ReviewCmd),
+    /// Step-up: enrol an authenticator for this token, or prove a fresh code.
+    #[command(subcommand)]
+    Auth(AuthCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCmd {
+    /// Enrol a TOTP authenticator for this token; the secret is shown once.
+    Enroll,
+    /// Prove a fresh code; management-plane policies count minutes from here.
+    StepUp {
+        #[arg(long)]
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

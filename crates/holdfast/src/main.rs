@@ -120,6 +120,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Review(c) => access_cmd::review(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),
+        Command::Auth(c) => access_cmd::auth(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
         Command::Discover(a) => {
             let c = if a.dry_run {
                 None

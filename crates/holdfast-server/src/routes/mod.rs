@@ -11,6 +11,7 @@ pub mod policy;
 pub mod requests;
 pub mod rotations;
 pub mod secrets;
+pub mod stepup;
 pub mod sys;
 pub mod systems;
 pub mod tokens;

@@ -125,6 +125,8 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("GET", "/v1/grants/jwks"), Read),
         (("POST", "/v1/grants/introspect"), Read),
         (("POST", "/v1/breakglass"), Management),
+        (("POST", "/v1/auth/step-up/enroll"), Read),
+        (("POST", "/v1/auth/step-up"), Read),
         (("GET", "/v1/reviews"), Read),
         (("POST", "/v1/reviews/{id}/close"), Approval),
     ])
@@ -694,4 +696,103 @@ async fn the_policy_cli_validates_tests_applies_and_asks() {
         stdout(&yes)
     );
     assert_eq!(ask("identity.list").status.code(), Some(1));
+}
+
+/// Step-up for real: with a policy that asks for it, management-plane actions are refused until
+/// the holder proves a fresh TOTP code; a code is accepted once; wrong codes are audited.
+#[tokio::test]
+async fn management_plane_actions_wait_for_a_fresh_totp_step_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--unseal-key-file", key.to_str().unwrap()],
+    );
+    let root = s.client(None).init().await.unwrap().root_token;
+    let admin = s.client(Some(&root));
+    let text = format!(
+        "{}\n@id(\"management-needs-step-up\")\nforbid (principal, action in Holdfast::Action::\"management\", resource)\nunless {{ context.step_up_minutes <= 15 }};\n",
+        holdfast_policy::DEFAULT_POLICIES
+    );
+    admin
+        .apply_policy(&ApplyPolicyRequest {
+            text: Some(text),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (status, _, _, message) = api_err(token_err(&admin).await);
+    assert_eq!(status, 403);
+    assert!(message.contains("management-needs-step-up"), "{message}");
+    // Inventory work is not management-plane and goes on.
+    assert!(admin.list_identities(vec![]).await.is_ok());
+
+    let enrolled = admin.step_up_enroll().await.unwrap();
+    assert!(
+        enrolled
+            .otpauth_uri
+            .starts_with("otpauth://totp/Holdfast:root?secret=")
+    );
+    let (status, _, _, _) = api_err(admin.step_up_enroll().await.unwrap_err());
+    assert_eq!(status, 409, "one authenticator per token");
+    let secret = totp_rs::Secret::Encoded(enrolled.secret.clone())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = totp.generate(now);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, _, _, _) = api_err(admin.step_up(wrong).await.unwrap_err());
+    assert_eq!(status, 403);
+    let (status, _, field, _) = api_err(admin.step_up("12ab").await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("code")));
+    admin.step_up(&code).await.unwrap();
+    let (status, _, _, _) = api_err(admin.step_up(&code).await.unwrap_err());
+    assert_eq!(status, 403, "a code is accepted once");
+    // Stepped up: the management plane opens (within the policy's 15 minutes).
+    assert!(token_err_or_ok(&admin).await);
+    let tail = admin.audit(None, Some(30)).await.unwrap().items;
+    assert!(
+        tail.iter()
+            .any(|r| r.event.action == "auth.step_up" && r.event.outcome == Outcome::Success)
+    );
+    assert!(
+        tail.iter()
+            .any(|r| r.event.action == "auth.step_up" && r.event.outcome == Outcome::Denied)
+    );
+    assert!(
+        !serde_json::to_string(&tail)
+            .unwrap()
+            .contains(&enrolled.secret),
+        "the authenticator secret is never in the audit log"
+    );
+}
+
+async fn token_err(admin: &holdfast_client::Client) -> ClientError {
+    admin
+        .create_token(&CreateTokenRequest {
+            name: Some("ci".into()),
+            roles: vec![Role::Reader],
+            identity: None,
+            groups: vec![],
+            ttl_seconds: Some(600),
+        })
+        .await
+        .unwrap_err()
+}
+
+async fn token_err_or_ok(admin: &holdfast_client::Client) -> bool {
+    admin
+        .create_token(&CreateTokenRequest {
+            name: Some("ci".into()),
+            roles: vec![Role::Reader],
+            identity: None,
+            groups: vec![],
+            ttl_seconds: Some(600),
+        })
+        .await
+        .is_ok()
 }
