@@ -334,6 +334,10 @@ impl Client {
         .await
     }
 
+    pub async fn x509_trust(&self) -> Result<holdfast_types::X509Trust> {
+        self.get("/grants/x509", vec![]).await
+    }
+
     pub async fn jwks(&self) -> Result<holdfast_types::Jwks> {
         self.get("/grants/jwks", vec![]).await
     }

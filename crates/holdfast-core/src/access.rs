@@ -53,6 +53,9 @@ pub enum GrantKind {
     /// A PostgreSQL login created for the grant, member of exactly the granted roles, dropped
     /// when the lease ends.
     Postgres,
+    /// An X.509 client certificate from Holdfast's CA with a SPIFFE URI SAN; revocation is
+    /// published in the CA's CRL.
+    X509,
 }
 
 /// One approval (or the denial) by one principal.

@@ -21,6 +21,7 @@ pub mod rotation;
 pub mod routes;
 pub mod state;
 pub mod vault;
+pub mod x509;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/leases/{id}/revoke", post(requests::revoke))
         .route("/grants/jwks", get(requests::jwks))
         .route("/grants/introspect", post(requests::introspect))
+        .route("/grants/x509", get(requests::x509_trust))
         .route("/breakglass", post(requests::breakglass))
         .route("/auth/step-up/enroll", post(stepup::enroll))
         .route("/auth/step-up", post(stepup::step_up))

@@ -31,6 +31,7 @@ use crate::routes::{
         requests::cancel, requests::issue, requests::leases, requests::renew, requests::revoke,
         requests::revoke_holder, requests::jwks, requests::introspect, requests::breakglass,
         requests::reviews, requests::close_review, stepup::enroll, stepup::step_up,
+        requests::x509_trust,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

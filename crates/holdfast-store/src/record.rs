@@ -496,7 +496,9 @@ record!(Lease, Table::Leases, |r| {
     ]
 });
 
-/// A node's public key for grant signatures (EdDSA), published in `/v1/grants/jwks`.
+/// A node's public key for grant signatures (EdDSA), published in `/v1/grants/jwks`; or, under
+/// the kid `x509-ca`, the installation's certificate authority for X.509 grants (`x` is then its
+/// certificate in PEM and `sealed_key` its private key sealed under the vault keyring).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantKeyRecord {
     pub id: Uuid,
@@ -504,6 +506,8 @@ pub struct GrantKeyRecord {
     pub kid: String,
     /// The raw 32-byte Ed25519 public key, base64url without padding (a JWK's `x`).
     pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_key: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
 }

@@ -150,3 +150,10 @@ pub struct CloseReviewRequest {
     /// What the review found.
     pub notes: Option<String>,
 }
+
+/// What a relying party needs to check X.509 grants: the CA certificate and its current CRL.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct X509Trust {
+    pub ca_pem: String,
+    pub crl_pem: String,
+}

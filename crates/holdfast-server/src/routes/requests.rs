@@ -60,6 +60,7 @@ pub async fn publish_grant_key(state: &AppState) -> ApiResult<()> {
         version: 1,
         kid: kid.clone(),
         x: state.grants.x(),
+        sealed_key: None,
         created_at: now,
     };
     let ev = holdfast_audit::AuditEvent {
@@ -80,7 +81,11 @@ pub async fn publish_grant_key(state: &AppState) -> ApiResult<()> {
 
 async fn grant_keys(store: &dyn Store) -> ApiResult<Vec<(String, String)>> {
     let keys: Vec<GrantKeyRecord> = find_all(store, vec![], 200).await?;
-    Ok(keys.into_iter().map(|k| (k.kid, k.x)).collect())
+    Ok(keys
+        .into_iter()
+        .filter(|k| k.kid != crate::x509::CA_KID)
+        .map(|k| (k.kid, k.x))
+        .collect())
 }
 
 #[utoipa::path(post, path = "/v1/requests", tag = "access", request_body = CreateAccessRequest,
@@ -151,6 +156,7 @@ async fn draft(
     );
     let kind = match req.kind.as_deref() {
         None | Some("jwt") => GrantKind::Jwt,
+        Some("x509") => GrantKind::X509,
         Some("postgres") => {
             match ctx.state.rotators.postgres_grants.get(&audience) {
                 None if !audience.is_empty() => errs.push(
@@ -174,7 +180,9 @@ async fn draft(
         Some(other) => {
             errs.push(
                 "kind",
-                format!("`{other}` is not a grant kind Holdfast issues; expected jwt or postgres"),
+                format!(
+                    "`{other}` is not a grant kind Holdfast issues; expected jwt, x509 or postgres"
+                ),
             );
             GrantKind::Jwt
         }
@@ -632,6 +640,32 @@ pub async fn cancel(ctx: Ctx, Path(raw): Path<String>) -> ApiResult<AxumJson<Acc
     Ok(AxumJson(request))
 }
 
+/// The SPIFFE ID of a grantee principal: `spiffe://holdfast/identity/<id>` or
+/// `spiffe://holdfast/person/<name>`.
+pub fn spiffe_id(principal: &str) -> String {
+    let (kind, rest) = match principal.strip_prefix("Holdfast::Identity::") {
+        Some(r) => ("identity", r),
+        None => (
+            "person",
+            principal
+                .strip_prefix("Holdfast::Person::")
+                .unwrap_or(principal),
+        ),
+    };
+    let name: String = rest
+        .trim_matches('"')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("spiffe://holdfast/{kind}/{name}")
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -781,6 +815,20 @@ async fn mint_grant(
             lease.login = Some(login);
             password
         }
+        GrantKind::X509 => {
+            let issued = crate::x509::load(state).await?.issue(
+                lease.id,
+                0,
+                &request.grantee_name,
+                &spiffe_id(&request.grantee),
+                &request.audience,
+                &request.scopes,
+                now,
+                lease.expires_at,
+            )?;
+            lease.login = Some(hex::encode(crate::x509::serial_of(lease.id, 0)));
+            Zeroizing::new(format!("{}{}", issued.cert_pem, issued.key_pem.as_str()))
+        }
     };
     Ok((lease, credential))
 }
@@ -899,6 +947,23 @@ pub async fn renew(
                 .await
                 .map_err(|e| target_error(&request.audience, &e))?;
             String::new()
+        }
+        (GrantKind::X509, _) => {
+            let issued = crate::x509::load(&ctx.state).await?.issue(
+                lease.id,
+                lease.renewals,
+                &lease.holder_name,
+                &spiffe_id(&lease.holder),
+                &lease.audience,
+                &lease.scopes,
+                now,
+                lease.expires_at,
+            )?;
+            lease.login = Some(hex::encode(crate::x509::serial_of(
+                lease.id,
+                lease.renewals,
+            )));
+            format!("{}{}", issued.cert_pem, issued.key_pem.as_str())
         }
         _ => ctx.state.grants.jwt(&claims(&lease, &request, now)),
     };
@@ -1020,6 +1085,31 @@ pub async fn jwks(ctx: Ctx) -> ApiResult<AxumJson<Jwks>> {
         .map(|(kid, x)| json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x}))
         .collect();
     Ok(AxumJson(Jwks { keys }))
+}
+
+#[utoipa::path(get, path = "/v1/grants/x509", tag = "access", responses((status = 200, body = holdfast_types::X509Trust)))]
+pub async fn x509_trust(ctx: Ctx) -> ApiResult<AxumJson<holdfast_types::X509Trust>> {
+    ctx.require("grant.keys").await?;
+    let ca = crate::x509::load(&ctx.state).await?;
+    let leases: Vec<Lease> = find_all(ctx.store(), vec![], 500).await?;
+    let mut revoked = Vec::new();
+    for l in leases.iter().filter(|l| l.kind == GrantKind::X509) {
+        let at = l.ended_at.unwrap_or(l.issued_at);
+        // Renewed-away certificates are superseded; a revoked lease revokes all of its own.
+        let last = if l.state == LeaseState::Revoked {
+            l.renewals + 1
+        } else {
+            l.renewals
+        };
+        for r in 0..last {
+            revoked.push((l.id, r, at));
+        }
+    }
+    let crl_pem = ca.crl(&revoked, ctx.now())?;
+    Ok(AxumJson(holdfast_types::X509Trust {
+        ca_pem: ca.cert_pem,
+        crl_pem,
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/grants/introspect", tag = "access", request_body = IntrospectRequest,

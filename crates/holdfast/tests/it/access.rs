@@ -636,3 +636,152 @@ async fn break_glass_needs_a_reason_is_announced_reviewed_by_someone_else_and_ro
         Some("Holdfast::Person::\"bob\"")
     );
 }
+
+/// Drives a TLS handshake between two in-memory endpoints; the server's verdict on the client
+/// certificate is the result.
+fn handshake(
+    server: std::sync::Arc<rustls::ServerConfig>,
+    client: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(), rustls::Error> {
+    let mut s = rustls::ServerConnection::new(server).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut c = rustls::ClientConnection::new(client, name).unwrap();
+    for _ in 0..20 {
+        let mut buf = Vec::new();
+        c.write_tls(&mut buf).unwrap();
+        if !buf.is_empty() {
+            s.read_tls(&mut &buf[..]).unwrap();
+            s.process_new_packets()?;
+        }
+        let mut buf = Vec::new();
+        s.write_tls(&mut buf).unwrap();
+        if !buf.is_empty() {
+            c.read_tls(&mut &buf[..]).unwrap();
+            c.process_new_packets()?;
+        }
+        if !s.is_handshaking() && !c.is_handshaking() {
+            return Ok(());
+        }
+    }
+    Err(rustls::Error::General(
+        "the handshake did not finish".into(),
+    ))
+}
+
+/// A relying party that trusts Holdfast's grant CA and its current CRL, checked for real by
+/// rustls/webpki: the certificate works; once revoked (or expired) it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x509_grants_carry_a_spiffe_id_and_stop_working_when_revoked_or_expired() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--unseal-key-file", key.to_str().unwrap()],
+    );
+    let admin = s.client(Some(&s.client(None).init().await.unwrap().root_token));
+    owner(&admin, "team-a").await;
+    let workload = admin
+        .create_identity(&identity_req("billing-worker", "team-a"))
+        .await
+        .unwrap();
+    with_approvals(&admin, 1).await;
+    let alice = token(&s, &admin, "alice", vec![Role::Writer], None).await;
+    let bob = token(&s, &admin, "bob", vec![Role::Approver], None).await;
+    let grant = |ttl: u32| {
+        let (alice, bob, id) = (alice.clone(), bob.clone(), workload.id.to_string());
+        async move {
+            let mut a = ask(&id, ttl);
+            a.kind = Some("x509".into());
+            a.audience = Some("payments-mtls".into());
+            let r = alice.create_access_request(&a).await.unwrap();
+            bob.decide_access_request(r.id, "approve", None)
+                .await
+                .unwrap();
+            alice.issue_grant(r.id).await.unwrap()
+        }
+    };
+
+    // A relying party: a TLS server that asks for client certificates from Holdfast's CA.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls_ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut tls_ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    tls_ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let tls_ca_cert = tls_ca.self_signed(&tls_ca_key).unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &rcgen::Issuer::new(tls_ca, &tls_ca_key))
+        .unwrap();
+    let relying_party = |trust: &holdfast_types::X509Trust| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(trust.ca_pem.as_bytes()).unwrap())
+            .unwrap();
+        let crl = CertificateRevocationListDer::from_pem_slice(trust.crl_pem.as_bytes()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .with_crls(vec![crl])
+        .only_check_end_entity_revocation()
+        .build()
+        .unwrap();
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_client_cert_verifier(verifier)
+                .with_single_cert(
+                    vec![server_cert.der().clone()],
+                    PrivateKeyDer::try_from(server_key.serialize_der()).unwrap(),
+                )
+                .unwrap(),
+        )
+    };
+    let client = |credential: &str| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(tls_ca_cert.der().clone()).unwrap();
+        let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(credential.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(credential.as_bytes()).unwrap();
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_client_auth_cert(certs, key)
+                .unwrap(),
+        )
+    };
+
+    let g = grant(600).await;
+    assert!(g.credential.contains("BEGIN CERTIFICATE") && g.credential.contains("PRIVATE KEY"));
+    // The certificate names the workload by SPIFFE ID.
+    let der = CertificateDer::pem_slice_iter(g.credential.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap();
+    let spiffe = format!("spiffe://holdfast/identity/{}", workload.id);
+    assert!(
+        der.windows(spiffe.len()).any(|w| w == spiffe.as_bytes()),
+        "the URI SAN carries {spiffe}"
+    );
+    let trust = admin.x509_trust().await.unwrap();
+    handshake(relying_party(&trust), client(&g.credential)).expect("a fresh grant is accepted");
+    // Revoked: the next CRL lists it and the relying party refuses it.
+    admin.revoke_lease(g.lease.id).await.unwrap();
+    let trust = admin.x509_trust().await.unwrap();
+    let err = handshake(relying_party(&trust), client(&g.credential)).unwrap_err();
+    assert!(format!("{err:?}").contains("Revoked"), "{err:?}");
+    // Expired: refused on its own dates.
+    let short = grant(2).await;
+    handshake(relying_party(&trust), client(&short.credential)).expect("accepted while valid");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let err = handshake(relying_party(&trust), client(&short.credential)).unwrap_err();
+    assert!(format!("{err:?}").contains("Expired"), "{err:?}");
+}

@@ -124,6 +124,7 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/leases/{id}/revoke"), Management),
         (("GET", "/v1/grants/jwks"), Read),
         (("POST", "/v1/grants/introspect"), Read),
+        (("GET", "/v1/grants/x509"), Read),
         (("POST", "/v1/breakglass"), Management),
         (("POST", "/v1/auth/step-up/enroll"), Read),
         (("POST", "/v1/auth/step-up"), Read),
