@@ -505,14 +505,7 @@ pub async fn approve(
     Path(raw): Path<String>,
     Json(req): Json<DecideRequest>,
 ) -> ApiResult<AxumJson<AccessRequest>> {
-    ctx.require("request.read").await?;
-    let caller = ctx.caller().await?;
-    let mut request = load_request(&ctx, &raw).await?;
-    let t = target(&request);
-    let (decision, version) = ctx.decide(&caller, "request.approve", &t, &request.tier)?;
-    if !decision.allowed {
-        return ctx.refused("request.approve", &t, &decision, version).await;
-    }
+    let (caller, mut request) = decided_request(&ctx, &raw, "request.approve").await?;
     let approver = approver_of(&caller);
     if let Err(e) = request.approve(&approver, ctx.now(), req.comment.clone()) {
         let detail = json!({"reason": "separation of duties", "why": e.to_string()});
@@ -549,6 +542,19 @@ pub async fn approve(
     Ok(AxumJson(request))
 }
 
+/// The caller and the request, once the policy set allows `action` on that request.
+async fn decided_request(ctx: &Ctx, raw: &str, action: &str) -> ApiResult<(Caller, AccessRequest)> {
+    ctx.require("request.read").await?;
+    let caller = ctx.caller().await?;
+    let request = load_request(ctx, raw).await?;
+    let t = target(&request);
+    let (decision, version) = ctx.decide(&caller, action, &t, &request.tier)?;
+    if !decision.allowed {
+        return ctx.refused(action, &t, &decision, version).await;
+    }
+    Ok((caller, request))
+}
+
 fn approver_of(caller: &Caller) -> Approver<'_> {
     Approver {
         principal: &caller.principal,
@@ -567,14 +573,7 @@ pub async fn deny(
     Path(raw): Path<String>,
     Json(req): Json<DecideRequest>,
 ) -> ApiResult<AxumJson<AccessRequest>> {
-    ctx.require("request.read").await?;
-    let caller = ctx.caller().await?;
-    let mut request = load_request(&ctx, &raw).await?;
-    let t = target(&request);
-    let (decision, version) = ctx.decide(&caller, "request.deny", &t, &request.tier)?;
-    if !decision.allowed {
-        return ctx.refused("request.deny", &t, &decision, version).await;
-    }
+    let (caller, mut request) = decided_request(&ctx, &raw, "request.deny").await?;
     if request.state != RequestState::Pending && request.state != RequestState::Approved {
         return Err(conflict(
             "not_pending",
