@@ -56,6 +56,9 @@ pub enum GrantKind {
     /// An X.509 client certificate from Holdfast's CA with a SPIFFE URI SAN; revocation is
     /// published in the CA's CRL.
     X509,
+    /// A Holdfast API token with the granted roles, expiring with the lease: just-in-time access
+    /// to Holdfast's own management plane.
+    Holdfast,
 }
 
 /// One approval (or the denial) by one principal.

@@ -157,6 +157,20 @@ async fn draft(
     let kind = match req.kind.as_deref() {
         None | Some("jwt") => GrantKind::Jwt,
         Some("x509") => GrantKind::X509,
+        Some("holdfast") => {
+            if audience != "holdfast" && !audience.is_empty() {
+                errs.push("audience", "must be `holdfast` for a Holdfast token");
+            }
+            for (i, s) in req.scopes.iter().enumerate() {
+                if s.parse::<holdfast_core::Role>().is_err() {
+                    errs.push(
+                        format!("scopes[{i}]"),
+                        format!("`{s}` is not a role; expected reader, writer, auditor, approver or admin"),
+                    );
+                }
+            }
+            GrantKind::Holdfast
+        }
         Some("postgres") => {
             match ctx.state.rotators.postgres_grants.get(&audience) {
                 None if !audience.is_empty() => errs.push(
@@ -181,7 +195,7 @@ async fn draft(
             errs.push(
                 "kind",
                 format!(
-                    "`{other}` is not a grant kind Holdfast issues; expected jwt, x509 or postgres"
+                    "`{other}` is not a grant kind Holdfast issues; expected jwt, x509, postgres or holdfast"
                 ),
             );
             GrantKind::Jwt
@@ -247,7 +261,9 @@ async fn draft(
             },
         }
     }
-    if req.management_plane {
+    if req.management_plane
+        || (kind == GrantKind::Holdfast && req.scopes.iter().any(|s| s == "admin"))
+    {
         tier = "management_plane".into();
     }
     // Policy decides whether this caller may ask, and which approval rule applies.
@@ -339,7 +355,7 @@ pub async fn breakglass(
     let (mut request, version) = draft(&ctx, &req, true).await?;
     request.breakglass = true;
     let now = ctx.now();
-    let (lease, credential) = mint_grant(&ctx.state, &request, now).await?;
+    let (lease, credential, extra) = mint_grant(&ctx.state, &request, now).await?;
     request.state = RequestState::Issued;
     request.lease = Some(lease.id);
     // What the grant could reach: the vault secrets the elevated identity owns.
@@ -378,11 +394,12 @@ pub async fn breakglass(
         "task": request.task, "lease": lease.id, "review": review.id, "to_rotate": review.to_rotate,
         "policy_version": version,
     });
-    let changes = vec![
+    let mut changes = vec![
         Change::insert(&request)?,
         Change::insert(&lease)?,
         Change::insert(&review)?,
     ];
+    changes.extend(extra);
     let out = commit_grant(
         &ctx,
         changes,
@@ -751,13 +768,14 @@ pub async fn issue(
             format!("the request is {}, not approved", request.state.as_str()),
         ));
     }
-    let (lease, credential) = mint_grant(&ctx.state, &request, ctx.now()).await?;
+    let (lease, credential, extra) = mint_grant(&ctx.state, &request, ctx.now()).await?;
     request.state = RequestState::Issued;
     request.lease = Some(lease.id);
     request.version += 1;
     let detail = json!({"lease": lease.id, "jti": lease.credential_id(), "login": lease.login,
         "expires_at": lease.expires_at.unix_timestamp(), "kid": ctx.state.grants.kid()});
-    let changes = vec![Change::update(&request)?, Change::insert(&lease)?];
+    let mut changes = vec![Change::update(&request)?, Change::insert(&lease)?];
+    changes.extend(extra);
     commit_grant(
         &ctx,
         changes,
@@ -771,12 +789,14 @@ pub async fn issue(
 }
 
 /// Creates the lease for `request` and its credential (and, for PostgreSQL, the login at the
-/// target); nothing is recorded yet.
+/// target; for a Holdfast token, the token record to store with the lease); nothing is recorded
+/// yet.
 async fn mint_grant(
     state: &AppState,
     request: &AccessRequest,
     now: OffsetDateTime,
-) -> ApiResult<(Lease, Zeroizing<String>)> {
+) -> ApiResult<(Lease, Zeroizing<String>, Vec<Change>)> {
+    let mut extra = Vec::new();
     let mut lease = Lease {
         id: Uuid::now_v7(),
         version: 1,
@@ -828,8 +848,43 @@ async fn mint_grant(
             lease.login = Some(hex::encode(crate::x509::serial_of(lease.id, 0)));
             Zeroizing::new(format!("{}{}", issued.cert_pem, issued.key_pem.as_str()))
         }
+        GrantKind::Holdfast => {
+            let id = Uuid::now_v7();
+            let minted = crate::auth::mint(id)?;
+            let mut roles: Vec<holdfast_core::Role> = request
+                .scopes
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            roles.sort();
+            roles.dedup();
+            let identity = request
+                .grantee
+                .strip_prefix("Holdfast::Identity::")
+                .and_then(|q| Uuid::try_parse(q.trim_matches('"')).ok());
+            let token = holdfast_core::ApiToken {
+                id,
+                version: 1,
+                name: request.grantee_name.clone(),
+                roles,
+                identity,
+                groups: vec![],
+                step_up_secret: None,
+                stepped_up_at: None,
+                step_up_last_step: 0,
+                step_up_failures: 0,
+                secret_hash: minted.secret_hash,
+                created_by: None,
+                created_at: now,
+                expires_at: Some(lease.expires_at),
+                revoked_at: None,
+            };
+            extra.push(Change::insert(&token)?);
+            lease.login = Some(id.to_string());
+            Zeroizing::new(minted.token)
+        }
     };
-    Ok((lease, credential))
+    Ok((lease, credential, extra))
 }
 
 /// Records a grant with its audit record; if that fails, nothing may remain at the target.
@@ -964,21 +1019,49 @@ pub async fn renew(
             )));
             format!("{}{}", issued.cert_pem, issued.key_pem.as_str())
         }
-        _ => ctx.state.grants.jwt(&claims(&lease, &request, now)),
+        (GrantKind::Holdfast, _) => String::new(),
+        (GrantKind::Jwt, _) | (GrantKind::Postgres, None) => {
+            ctx.state.grants.jwt(&claims(&lease, &request, now))
+        }
     };
+    let mut changes = vec![Change::update(&lease)?];
+    // A granted Holdfast token lives exactly as long as its lease.
+    let token = granted_token(ctx.store(), &lease).await?;
+    if let Some(mut t) = token.clone() {
+        t.expires_at = Some(lease.expires_at);
+        t.version += 1;
+        changes.push(Change::update(&t)?);
+    }
     ctx.commit(
-        vec![Change::update(&lease)?],
+        changes,
         "lease.renewed",
         Some(format!("lease:{}", lease.id)),
         json!({"by": caller.principal, "jti": lease.credential_id(), "expires_at": lease.expires_at.unix_timestamp()}),
     )
     .await?;
+    if let Some(t) = token {
+        ctx.state.tokens.forget(t.id);
+    }
     let login = lease.login.clone();
     Ok(AxumJson(IssuedGrant {
         lease,
         credential,
         login,
     }))
+}
+
+/// The Holdfast token a lease granted, if it is that kind.
+async fn granted_token(
+    store: &dyn Store,
+    lease: &Lease,
+) -> ApiResult<Option<holdfast_core::ApiToken>> {
+    match (
+        lease.kind,
+        lease.login.as_deref().and_then(|l| Uuid::try_parse(l).ok()),
+    ) {
+        (GrantKind::Holdfast, Some(id)) => Ok(holdfast_store::get(store, id).await?),
+        _ => Ok(None),
+    }
 }
 
 /// Ends `lease` (and closes its request) with an audit record.
@@ -1003,6 +1086,14 @@ async fn end_lease(
         r.version += 1;
         changes.push(Change::update(&r)?);
     }
+    let token = granted_token(ctx.store(), &lease).await?;
+    if let Some(mut t) = token.clone()
+        && t.revoked_at.is_none()
+    {
+        t.revoked_at = Some(now);
+        t.version += 1;
+        changes.push(Change::update(&t)?);
+    }
     ctx.commit(
         changes,
         "lease.revoked",
@@ -1010,6 +1101,9 @@ async fn end_lease(
         json!({"by": by, "holder": lease.holder, "reason": reason, "request": lease.request}),
     )
     .await?;
+    if let Some(t) = token {
+        ctx.state.tokens.forget(t.id);
+    }
     Ok(lease)
 }
 

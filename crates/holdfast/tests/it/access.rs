@@ -785,3 +785,58 @@ async fn x509_grants_carry_a_spiffe_id_and_stop_working_when_revoked_or_expired(
     let err = handshake(relying_party(&trust), client(&short.credential)).unwrap_err();
     assert!(format!("{err:?}").contains("Expired"), "{err:?}");
 }
+
+/// Zero standing privilege for Holdfast itself: an admin token is asked for, approved by someone
+/// else, works until its lease ends, and stops when revoked or expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_rights_on_holdfast_itself_are_granted_just_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let admin = s.client(Some(&s.init().await));
+    let alice = token(&s, &admin, "alice", vec![Role::Reader], None).await;
+    let bob = token(&s, &admin, "bob", vec![Role::Approver], None).await;
+    assert!(
+        alice.list_tokens(vec![]).await.is_err(),
+        "no standing admin rights"
+    );
+    let ask_admin = |ttl: u32| CreateAccessRequest {
+        task: Some("CHG-77 rotate the audit key".into()),
+        reason: Some("planned change".into()),
+        kind: Some("holdfast".into()),
+        audience: Some("holdfast".into()),
+        scopes: vec!["admin".into()],
+        ttl_seconds: Some(ttl),
+        ..Default::default()
+    };
+    let mut bad = ask_admin(600);
+    bad.scopes = vec!["root".into()];
+    let (status, field, _) = api_err(alice.create_access_request(&bad).await.unwrap_err());
+    assert_eq!((status, field.as_deref()), (422, Some("scopes[0]")));
+    let r = alice.create_access_request(&ask_admin(600)).await.unwrap();
+    assert_eq!(r.tier, "management_plane");
+    assert!(r.approvals_needed >= 1);
+    bob.decide_access_request(r.id, "approve", None)
+        .await
+        .unwrap();
+    let g = alice.issue_grant(r.id).await.unwrap();
+    assert!(g.credential.starts_with("hf_"));
+    let elevated = s.client(Some(&g.credential));
+    assert!(
+        elevated.list_tokens(vec![]).await.is_ok(),
+        "admin while the lease lasts"
+    );
+    admin.revoke_lease(g.lease.id).await.unwrap();
+    let (status, _, _) = api_err(elevated.list_tokens(vec![]).await.unwrap_err());
+    assert_eq!(status, 401, "revoked with the lease");
+
+    let r = alice.create_access_request(&ask_admin(2)).await.unwrap();
+    bob.decide_access_request(r.id, "approve", None)
+        .await
+        .unwrap();
+    let g = alice.issue_grant(r.id).await.unwrap();
+    let elevated = s.client(Some(&g.credential));
+    assert!(elevated.list_tokens(vec![]).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, _, _) = api_err(elevated.list_tokens(vec![]).await.unwrap_err());
+    assert_eq!(status, 401, "expired with the lease");
+}
