@@ -67,6 +67,10 @@ pub enum GrantKind {
 pub struct Approval {
     /// The approver as a policy principal: `Holdfast::Person::"bob"`.
     pub by: String,
+    /// The person accountable for the approver (a person's name, an identity's owner): approvals
+    /// are counted by it, so one person with two tokens is one approver.
+    #[serde(default)]
+    pub accountable: String,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: OffsetDateTime,
@@ -89,6 +93,9 @@ pub struct AccessRequest {
     /// The person an AI agent acts for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+    /// The requester identity's owner, when the requester is an identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_owner: Option<String>,
     /// Who the grant is for (the principal being elevated); the requester unless it names an
     /// identity.
     pub grantee: String,
@@ -265,6 +272,10 @@ pub enum ApprovalError {
     Owned,
     #[error("AI agents never approve")]
     Agent,
+    #[error(
+        "the approver is accountable for a party to this request (it owns the requesting or elevated identity, or is the person an agent acts for)"
+    )]
+    Accountable,
     #[error("{0} has already approved this request; approvals must come from distinct people")]
     AlreadyApproved(String),
     #[error("the approver is in none of the groups the rule names ({0})")]
@@ -282,12 +293,44 @@ pub struct Approver<'a> {
     pub groups: &'a [String],
 }
 
+impl Approver<'_> {
+    /// The person accountable for this approver: a person's name, an identity's owner (or, with
+    /// no owner, the identity itself).
+    pub fn accountable(&self) -> String {
+        if self.kind == "person" {
+            self.name.to_string()
+        } else {
+            self.owner
+                .map_or_else(|| self.principal.to_string(), str::to_string)
+        }
+    }
+}
+
 impl AccessRequest {
     /// Separation of duties, checked in code in addition to the policy set.
     pub fn check_approver(&self, a: &Approver<'_>) -> Result<(), ApprovalError> {
         if self.state != RequestState::Pending {
             return Err(ApprovalError::NotPending(self.state.as_str()));
         }
+        self.check_independent(a)?;
+        let accountable = a.accountable();
+        if self
+            .approvals
+            .iter()
+            .any(|x| x.by == a.principal || x.accountable == accountable)
+        {
+            return Err(ApprovalError::AlreadyApproved(accountable));
+        }
+        if !a.groups.iter().any(|g| self.approver_groups.contains(g)) {
+            return Err(ApprovalError::NotInGroup(self.approver_groups.join(", ")));
+        }
+        Ok(())
+    }
+
+    /// Whether `a` is independent of this request: not an agent, not the requester, the grantee,
+    /// the person an agent acts for, or anyone accountable for them. Approvals and the closing of
+    /// break-glass reviews both need it.
+    pub fn check_independent(&self, a: &Approver<'_>) -> Result<(), ApprovalError> {
         if a.kind == "ai_agent" {
             return Err(ApprovalError::Agent);
         }
@@ -300,18 +343,31 @@ impl AccessRequest {
         if a.kind == "person" && self.on_behalf_of.as_deref() == Some(a.name) {
             return Err(ApprovalError::OnBehalfOf);
         }
-        if let Some(owner) = a.owner
-            && (owner == self.requester_name
-                || Some(owner) == self.grantee_owner.as_deref()
-                || Some(owner) == self.on_behalf_of.as_deref())
-        {
-            return Err(ApprovalError::Owned);
-        }
-        if self.approvals.iter().any(|x| x.by == a.principal) {
-            return Err(ApprovalError::AlreadyApproved(a.principal.to_string()));
-        }
-        if !a.groups.iter().any(|g| self.approver_groups.contains(g)) {
-            return Err(ApprovalError::NotInGroup(self.approver_groups.join(", ")));
+        // Whoever is accountable for a party is a party: the owner of the requesting or elevated
+        // identity (approving as a person), and identities owned by the requester or those owners.
+        let parties: Vec<&str> = [
+            (self.requester_kind == "person").then_some(self.requester_name.as_str()),
+            self.grantee
+                .starts_with("Holdfast::Person::")
+                .then_some(self.grantee_name.as_str()),
+            self.requester_owner.as_deref(),
+            self.grantee_owner.as_deref(),
+            self.on_behalf_of.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let accountable = a.accountable();
+        if parties.contains(&accountable.as_str()) {
+            return Err(
+                if a.kind == "person" && self.on_behalf_of.as_deref() == Some(a.name) {
+                    ApprovalError::OnBehalfOf
+                } else if a.kind == "person" {
+                    ApprovalError::Accountable
+                } else {
+                    ApprovalError::Owned
+                },
+            );
         }
         Ok(())
     }
@@ -326,6 +382,7 @@ impl AccessRequest {
         self.check_approver(a)?;
         self.approvals.push(Approval {
             by: a.principal.to_string(),
+            accountable: a.accountable(),
             at,
             comment,
         });
@@ -350,6 +407,7 @@ mod tests {
             requester_name: "alice".into(),
             requester_kind: "person".into(),
             on_behalf_of: None,
+            requester_owner: None,
             grantee: "Holdfast::Identity::\"deployer\"".into(),
             grantee_name: "deployer".into(),
             grantee_owner: Some("platform".into()),
@@ -434,6 +492,41 @@ mod tests {
             r.approve(&dave, at, None),
             Err(ApprovalError::NotPending("approved"))
         );
+    }
+
+    #[test]
+    fn owners_are_parties_and_one_human_counts_once() {
+        let g = vec!["approver".to_string()];
+        let at = datetime!(2026-01-01 1:00 UTC);
+        // alice asks through an identity she owns; she cannot approve as herself.
+        let mut r = request();
+        r.requester = "Holdfast::Identity::\"ci\"".into();
+        r.requester_name = "ci".into();
+        r.requester_kind = "ci_job".into();
+        r.requester_owner = Some("alice".into());
+        let alice = person("Holdfast::Person::\"alice\"", "alice", &g);
+        assert_eq!(r.approve(&alice, at, None), Err(ApprovalError::Accountable));
+        // The grantee's owner cannot either.
+        let platform = person("Holdfast::Person::\"platform\"", "platform", &g);
+        assert_eq!(
+            r.approve(&platform, at, None),
+            Err(ApprovalError::Accountable)
+        );
+        // bob as a person and an identity bob owns are one approver.
+        let bob = person("Holdfast::Person::\"bob\"", "bob", &g);
+        r.approve(&bob, at, None).unwrap();
+        let bobs_bot = Approver {
+            principal: "Holdfast::Identity::\"bobs-bot\"",
+            name: "bobs-bot",
+            kind: "workload",
+            owner: Some("bob"),
+            groups: &g,
+        };
+        assert!(matches!(
+            r.approve(&bobs_bot, at, None),
+            Err(ApprovalError::AlreadyApproved(_))
+        ));
+        assert_eq!(r.state, RequestState::Pending);
     }
 
     #[test]

@@ -78,6 +78,16 @@ pub struct Facts {
     pub token_age_minutes: i64,
     pub step_up_minutes: i64,
     pub tier: String,
+    /// What an access request asks for: kind, audience, scopes.
+    pub grant: Option<GrantFacts>,
+}
+
+/// What an access request or break-glass asks for, as policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantFacts {
+    pub kind: String,
+    pub audience: String,
+    pub scopes: Vec<String>,
 }
 
 /// Who asks: a person or an identity, and the groups (roles) it belongs to.
@@ -579,7 +589,7 @@ impl Engine {
         let entities = Entities::from_entities(entities, Some(&self.schema))
             .map_err(|e| PolicyError::Entities(e.to_string()))?;
         let action = uid("Holdfast::Action", action)?;
-        let context = Context::from_pairs([
+        let mut pairs = vec![
             (
                 "hour".to_string(),
                 RestrictedExpression::new_long(facts.hour),
@@ -598,8 +608,17 @@ impl Engine {
                 RestrictedExpression::new_long(facts.step_up_minutes),
             ),
             ("tier".to_string(), string(&facts.tier)),
-        ])
-        .map_err(|e| PolicyError::Request(format!("context: {e}")))?;
+        ];
+        if let Some(g) = &facts.grant {
+            pairs.push(("grant_kind".to_string(), string(&g.kind)));
+            pairs.push(("audience".to_string(), string(&g.audience)));
+            pairs.push((
+                "scopes".to_string(),
+                RestrictedExpression::new_set(g.scopes.iter().map(|s| string(s))),
+            ));
+        }
+        let context = Context::from_pairs(pairs)
+            .map_err(|e| PolicyError::Request(format!("context: {e}")))?;
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
             .map_err(|e| PolicyError::Request(e.to_string()))?;
         Ok(self.run(&request, &entities))

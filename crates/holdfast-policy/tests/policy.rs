@@ -310,7 +310,7 @@ proptest! {
                 path => Target::Secret(path.to_string()),
             };
             let facts = Facts { hour, weekday, source: "10.0.0.5".into(), token_age_minutes: token_age,
-                step_up_minutes: step_up, tier: tier.to_string() };
+                step_up_minutes: step_up, tier: tier.to_string(), grant: None };
             let typed = engine.authorize(&subject, &groups, action, &target, &facts).unwrap();
             prop_assert_eq!(typed, ours);
         }

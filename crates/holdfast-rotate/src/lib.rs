@@ -495,6 +495,10 @@ impl Rotator for WebhookRotator {
 pub struct PostgresGrantSpec {
     pub admin_secret: String,
     pub grantable_roles: Vec<String>,
+    /// The tier of access to this database (`standard`, `sensitive`, `management_plane`); a
+    /// request for it is at least this tier. Default `sensitive`.
+    #[serde(default)]
+    pub tier: Option<String>,
 }
 
 /// Checks a role name is a plain lower-case identifier (so it can be quoted safely).

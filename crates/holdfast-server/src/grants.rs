@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 /// This node's grant-signing key.
@@ -111,7 +111,7 @@ pub fn verify(token: &str, keys: &[(String, String)]) -> Result<serde_json::Valu
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(JwtError::Signature)?;
-    key.verify(
+    key.verify_strict(
         format!("{h}.{c}").as_bytes(),
         &ed25519_dalek::Signature::from_bytes(&sig),
     )

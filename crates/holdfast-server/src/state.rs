@@ -353,7 +353,32 @@ impl Ctx {
                     (now - t).whole_minutes().max(0)
                 }),
             tier: tier.to_string(),
+            grant: None,
         }
+    }
+
+    /// [`Ctx::decide`] for an access request or break-glass, with what it asks for in the context.
+    pub fn decide_grant(
+        &self,
+        caller: &Caller,
+        action: &str,
+        tier: &str,
+        grant: holdfast_policy::GrantFacts,
+    ) -> ApiResult<(holdfast_policy::Decision, i64)> {
+        let active = self.state.policy.current();
+        let mut facts = self.facts(caller, tier);
+        facts.grant = Some(grant);
+        let decision = active
+            .engine
+            .authorize(
+                &caller.subject,
+                &caller.groups,
+                action,
+                &Target::Api,
+                &facts,
+            )
+            .map_err(|e| ApiError::internal("the policy decision failed", e))?;
+        Ok((decision, active.number))
     }
 
     /// Commits `changes` with their audit record, in one transaction.

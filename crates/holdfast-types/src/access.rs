@@ -81,6 +81,9 @@ pub struct RevokeHolderRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RevokedLeases {
     pub revoked: Vec<uuid::Uuid>,
+    /// Leases that could not be ended now (their target refused or was unreachable), with why.
+    #[serde(default)]
+    pub failed: Vec<String>,
 }
 
 /// `POST /v1/grants/introspect` (after RFC 7662).

@@ -70,6 +70,7 @@ pub async fn create(
     }
     errs.into_result()?;
     let identity = owning_identity(&ctx, req.identity.as_deref()).await?;
+    super::require_for_identity(&ctx, "credential.create", identity.id).await?;
     if !identity.state.is_editable() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -175,6 +176,7 @@ pub async fn update(
     ctx.require("credential.update").await?;
     let version = need_version(req.version)?;
     let current: Credential = must_get(&ctx, parse_id("credential", &raw)?).await?;
+    super::require_for_identity(&ctx, "credential.update", current.identity_id).await?;
     check_version("credential", current.id, current.version, version)?;
     let mut next = current.clone();
     if let Some(s) = req.state {
@@ -227,6 +229,7 @@ pub async fn add_exposure(
         ));
     };
     let current: Credential = must_get(&ctx, parse_id("credential", &raw)?).await?;
+    super::require_for_identity(&ctx, "credential.exposure_add", current.identity_id).await?;
     let mut next = current.clone();
     if !next.exposures.iter().any(|e| e.location == location) {
         next.exposures.push(Exposure {

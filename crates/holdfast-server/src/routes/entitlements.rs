@@ -48,6 +48,7 @@ pub async fn create(
                 format!("names identity `{iid}`, which does not exist"),
             )
         })?;
+    super::require_for_identity(&ctx, "entitlement.create", identity.id).await?;
     if !identity.state.is_editable() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -138,6 +139,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     ctx.require("entitlement.delete").await?;
     let current: Entitlement = must_get(&ctx, parse_id("entitlement", &raw)?).await?;
+    super::require_for_identity(&ctx, "entitlement.delete", current.identity_id).await?;
     if let Some(v) = p.version {
         check_version("entitlement", current.id, current.version, v)?;
     }

@@ -83,6 +83,10 @@ pub async fn create(
         expires_at: req.expires_at,
     };
     let identity = draft.into_identity(Uuid::now_v7(), ctx.now(), true)?;
+    // Decided again with the tier asked for: creating a management-plane identity is guarded like
+    // changing one.
+    ctx.require_on("identity.create", Target::Api, identity.tier.as_str())
+        .await?;
     let detail = json!({"name": identity.name, "kind": identity.kind, "owner_id": identity.owner_id, "tier": identity.tier});
     ctx.commit(
         vec![Change::insert(&identity)?],

@@ -52,6 +52,16 @@ pub async fn page<R: Record>(
     Ok((items, next))
 }
 
+/// Decides `action` a second time with the tier of the identity it concerns, so policy can guard
+/// management-plane identities (an identity that no longer exists adds nothing).
+pub async fn require_for_identity(ctx: &Ctx, action: &str, identity: Uuid) -> ApiResult<()> {
+    if let Some(i) = get::<holdfast_core::Identity>(ctx.store(), identity).await? {
+        ctx.require_on(action, holdfast_policy::Target::Api, i.tier.as_str())
+            .await?;
+    }
+    Ok(())
+}
+
 /// A record by id, or 404 naming what was looked for.
 pub async fn must_get<R: Record>(ctx: &Ctx, id: Uuid) -> ApiResult<R> {
     get::<R>(ctx.store(), id)

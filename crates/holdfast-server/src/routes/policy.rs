@@ -188,7 +188,14 @@ pub async fn apply(
     let now = previous.as_ref().map_or(0, |p| p.number);
     check_base(req.base_version, now)?;
     let before = ctx.state.policy.current();
-    let changes: Vec<PolicyChangeView> = diff(&before.engine, &engine)
+    // The difference from the stored current version (this node's copy may be seconds behind).
+    let base = match &previous {
+        Some(p) => Engine::new(&p.text)
+            .map_err(|e| ApiError::internal("the stored policy set no longer validates", e))?,
+        None => Engine::default_policies()
+            .map_err(|e| ApiError::internal("the default policy set does not validate", e))?,
+    };
+    let changes: Vec<PolicyChangeView> = diff(&base, &engine)
         .into_iter()
         .map(|c| PolicyChangeView {
             id: c.id,

@@ -261,18 +261,32 @@ async fn draft(
             },
         }
     }
-    if req.management_plane
-        || (kind == GrantKind::Holdfast && req.scopes.iter().any(|s| s == "admin"))
-    {
+    // Rights on Holdfast itself are the management plane, whatever the role.
+    if req.management_plane || kind == GrantKind::Holdfast {
         tier = "management_plane".into();
     }
-    // Policy decides whether this caller may ask, and which approval rule applies.
+    // A database's declared tier is a floor for requests for it.
+    if kind == GrantKind::Postgres
+        && let Some(spec) = ctx.state.rotators.postgres_grants.get(&audience)
+    {
+        let floor = spec.tier.as_deref().unwrap_or("sensitive");
+        if tier_rank(floor) > tier_rank(&tier) {
+            tier = floor.to_string();
+        }
+    }
+    // Policy decides whether this caller may ask, and which approval rule applies; it sees what is
+    // asked for (kind, audience, scopes).
     let action = if breakglass {
         "breakglass"
     } else {
         "request.create"
     };
-    let (decision, version) = ctx.decide(&caller, action, &Target::Api, &tier)?;
+    let grant = holdfast_policy::GrantFacts {
+        kind: kind_name(kind).to_string(),
+        audience: audience.clone(),
+        scopes: req.scopes.clone(),
+    };
+    let (decision, version) = ctx.decide_grant(&caller, action, &tier, grant)?;
     if !decision.allowed {
         return ctx.refused(action, &Target::Api, &decision, version).await;
     }
@@ -318,6 +332,11 @@ async fn draft(
         requester_name: caller.name.clone(),
         requester_kind: caller.kind.clone(),
         on_behalf_of,
+        requester_owner: if caller.kind == "person" {
+            None
+        } else {
+            caller.owner.clone()
+        },
         grantee: grantee.0,
         grantee_name: grantee.1,
         grantee_owner: grantee.2,
@@ -352,10 +371,17 @@ pub async fn breakglass(
     ctx: Ctx,
     Json(req): Json<CreateAccessRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<IssuedGrant>)> {
+    if req.kind.as_deref() == Some("holdfast") {
+        return Err(ApiError::invalid(
+            "kind",
+            "break-glass never grants rights on Holdfast itself; ask for a `holdfast` grant and have it approved",
+        ));
+    }
     let (mut request, version) = draft(&ctx, &req, true).await?;
     request.breakglass = true;
     let now = ctx.now();
-    let (lease, credential, extra) = mint_grant(&ctx.state, &request, now).await?;
+    let issued_by = ctx.principal.as_ref().map(|p| p.token.id);
+    let (lease, credential, extra) = mint_grant(&ctx.state, &request, issued_by, now).await?;
     request.state = RequestState::Issued;
     request.lease = Some(lease.id);
     // What the grant could reach: the vault secrets the elevated identity owns.
@@ -451,17 +477,20 @@ pub async fn close_review(
         .notes
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("notes", "is required: record what the review found"))?;
-    if caller.principal == review.used_by {
+    // Independent of the break-glass: not the one who broke it, not the grantee, nobody
+    // accountable for either, never an agent.
+    let request: AccessRequest = must_get(&ctx, review.request).await?;
+    if let Err(e) = request.check_independent(&approver_of(&caller)) {
         let ev = ctx.event(
             "review.close",
             Some(format!("review:{}", review.id)),
             holdfast_audit::Outcome::Denied,
-            json!({"reason": "separation of duties", "why": "the one who broke the glass cannot close its review"}),
+            json!({"reason": "separation of duties", "why": e.to_string()}),
         );
         ctx.store().apply(vec![], ev).await?;
-        return Err(ApiError::forbidden(
-            "the one who broke the glass cannot close its review; someone else must",
-        ));
+        return Err(ApiError::forbidden(format!(
+            "someone independent of the break-glass must close its review: {e}"
+        )));
     }
     if review.state != holdfast_core::ReviewState::Open {
         return Err(conflict("closed", "the review is already closed".into()));
@@ -559,6 +588,23 @@ pub async fn approve(
     Ok(AxumJson(request))
 }
 
+fn tier_rank(tier: &str) -> u8 {
+    match tier {
+        "management_plane" => 2,
+        "sensitive" => 1,
+        _ => 0,
+    }
+}
+
+fn kind_name(kind: GrantKind) -> &'static str {
+    match kind {
+        GrantKind::Jwt => "jwt",
+        GrantKind::Postgres => "postgres",
+        GrantKind::X509 => "x509",
+        GrantKind::Holdfast => "holdfast",
+    }
+}
+
 /// The caller and the request, once the policy set allows `action` on that request.
 async fn decided_request(ctx: &Ctx, raw: &str, action: &str) -> ApiResult<(Caller, AccessRequest)> {
     ctx.require("request.read").await?;
@@ -600,6 +646,7 @@ pub async fn deny(
     request.state = RequestState::Denied;
     request.denial = Some(Approval {
         by: caller.principal.clone(),
+        accountable: approver_of(&caller).accountable(),
         at: ctx.now(),
         comment: req.comment.clone(),
     });
@@ -668,14 +715,15 @@ pub fn spiffe_id(principal: &str) -> String {
                 .unwrap_or(principal),
         ),
     };
+    // Percent-encoded, so distinct names never share an ID.
     let name: String = rest
         .trim_matches('"')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._~".contains(c) {
-                c
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
             } else {
-                '_'
+                format!("%{b:02X}")
             }
         })
         .collect();
@@ -768,7 +816,41 @@ pub async fn issue(
             format!("the request is {}, not approved", request.state.as_str()),
         ));
     }
-    let (lease, credential, extra) = mint_grant(&ctx.state, &request, ctx.now()).await?;
+    // Things may have changed since the approval: the deadline, the grantee, the policy.
+    if request.decide_by <= ctx.now() {
+        return Err(conflict(
+            "expired",
+            "the request was not collected in time; ask again".to_string(),
+        ));
+    }
+    if let Some(id) = request
+        .grantee
+        .strip_prefix("Holdfast::Identity::")
+        .and_then(|q| Uuid::try_parse(q.trim_matches('"')).ok())
+    {
+        let active = holdfast_store::get::<Identity>(ctx.store(), id)
+            .await?
+            .is_some_and(|i| i.state == LifecycleState::Active);
+        if !active {
+            return Err(conflict(
+                "grantee_inactive",
+                format!("identity `{id}` is no longer active; nothing is issued"),
+            ));
+        }
+    }
+    let grant = holdfast_policy::GrantFacts {
+        kind: kind_name(request.kind).to_string(),
+        audience: request.audience.clone(),
+        scopes: request.scopes.clone(),
+    };
+    let (decision, version) = ctx.decide_grant(&caller, "request.create", &request.tier, grant)?;
+    if !decision.allowed {
+        return ctx
+            .refused("request.create", &Target::Api, &decision, version)
+            .await;
+    }
+    let issued_by = ctx.principal.as_ref().map(|p| p.token.id);
+    let (lease, credential, extra) = mint_grant(&ctx.state, &request, issued_by, ctx.now()).await?;
     request.state = RequestState::Issued;
     request.lease = Some(lease.id);
     request.version += 1;
@@ -794,6 +876,7 @@ pub async fn issue(
 async fn mint_grant(
     state: &AppState,
     request: &AccessRequest,
+    issued_by: Option<Uuid>,
     now: OffsetDateTime,
 ) -> ApiResult<(Lease, Zeroizing<String>, Vec<Change>)> {
     let mut extra = Vec::new();
@@ -874,7 +957,7 @@ async fn mint_grant(
                 step_up_last_step: 0,
                 step_up_failures: 0,
                 secret_hash: minted.secret_hash,
-                created_by: None,
+                created_by: issued_by,
                 created_at: now,
                 expires_at: Some(lease.expires_at),
                 revoked_at: None,
@@ -908,8 +991,9 @@ async fn commit_grant(
     if let Err(e) = committed {
         if let Some(login) = &lease.login
             && let Ok(target) = postgres_target(&ctx.state, &request.audience).await
+            && let Err(drop) = target.drop_login(login).await
         {
-            let _ = target.drop_login(login).await;
+            tracing::error!(login, error = %drop, "a login created for a grant that was not recorded could not be dropped; drop it by hand");
         }
         return Err(e);
     }
@@ -1086,13 +1170,25 @@ async fn end_lease(
         r.version += 1;
         changes.push(Change::update(&r)?);
     }
+    // The granted token, and every token minted from it (and from those), end with the lease.
     let token = granted_token(ctx.store(), &lease).await?;
-    if let Some(mut t) = token.clone()
-        && t.revoked_at.is_none()
-    {
-        t.revoked_at = Some(now);
-        t.version += 1;
-        changes.push(Change::update(&t)?);
+    let mut ended_tokens = Vec::new();
+    if let Some(t) = &token {
+        let all: Vec<holdfast_core::ApiToken> = find_all(ctx.store(), vec![], 500).await?;
+        let mut frontier = vec![t.id];
+        let mut family = vec![t.clone()];
+        while let Some(parent) = frontier.pop() {
+            for child in all.iter().filter(|c| c.created_by == Some(parent)) {
+                frontier.push(child.id);
+                family.push(child.clone());
+            }
+        }
+        for mut f in family.into_iter().filter(|f| f.revoked_at.is_none()) {
+            f.revoked_at = Some(now);
+            f.version += 1;
+            ended_tokens.push(f.id);
+            changes.push(Change::update(&f)?);
+        }
     }
     ctx.commit(
         changes,
@@ -1101,8 +1197,8 @@ async fn end_lease(
         json!({"by": by, "holder": lease.holder, "reason": reason, "request": lease.request}),
     )
     .await?;
-    if let Some(t) = token {
-        ctx.state.tokens.forget(t.id);
+    for id in ended_tokens {
+        ctx.state.tokens.forget(id);
     }
     Ok(lease)
 }
@@ -1146,7 +1242,19 @@ pub async fn revoke_holder(
         None | Some("") => return Err(ApiError::invalid("holder", "is required")),
         Some(h) => match Uuid::try_parse(h) {
             Ok(id) => format!("Holdfast::Identity::{:?}", id.to_string()),
-            Err(_) => h.to_string(),
+            Err(_)
+                if (h.starts_with("Holdfast::Identity::\"")
+                    || h.starts_with("Holdfast::Person::\""))
+                    && h.ends_with('"') =>
+            {
+                h.to_string()
+            }
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    "holder",
+                    "must be an identity id or a principal like Holdfast::Person::\"alice\"",
+                ));
+            }
         },
     };
     let active: Vec<Lease> = find_all(
@@ -1158,15 +1266,18 @@ pub async fn revoke_holder(
         500,
     )
     .await?;
+    // Keep going past a lease that cannot be ended now (its target unreachable): in an incident
+    // every other one must still go. The ones left are reported.
     let mut revoked = vec![];
+    let mut failed = vec![];
     for lease in active {
-        revoked.push(
-            end_lease(&ctx, lease, &caller.principal, req.reason.as_deref())
-                .await?
-                .id,
-        );
+        let id = lease.id;
+        match end_lease(&ctx, lease, &caller.principal, req.reason.as_deref()).await {
+            Ok(l) => revoked.push(l.id),
+            Err(e) => failed.push(format!("{id}: {}", e.message)),
+        }
     }
-    Ok(AxumJson(RevokedLeases { revoked }))
+    Ok(AxumJson(RevokedLeases { revoked, failed }))
 }
 
 #[utoipa::path(get, path = "/v1/grants/jwks", tag = "access", responses((status = 200, body = Jwks)))]
@@ -1282,13 +1393,22 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     let now = state.clock.now();
     let store = state.store.as_ref();
     let mut n = 0;
-    let pending: Vec<AccessRequest> = find_all(
+    // Unanswered requests, and approved ones nobody collected, expire at the deadline.
+    let mut waiting: Vec<AccessRequest> = find_all(
         store,
         vec![Filter::Eq("state", Value::text("pending"))],
         500,
     )
     .await?;
-    for mut r in pending.into_iter().filter(|r| r.decide_by <= now) {
+    waiting.extend(
+        find_all::<AccessRequest>(
+            store,
+            vec![Filter::Eq("state", Value::text("approved"))],
+            500,
+        )
+        .await?,
+    );
+    for mut r in waiting.into_iter().filter(|r| r.decide_by <= now) {
         r.state = RequestState::Expired;
         r.version += 1;
         let ev = system_event(
@@ -1366,6 +1486,15 @@ async fn rotate_after_breakglass(state: &AppState, now: OffsetDateTime) -> ApiRe
         }
         let mut outcome = Vec::new();
         for path in &review.to_rotate {
+            // Settled on an earlier sweep (started, or left to a person): not again.
+            if let Some(prev) = review
+                .rotation
+                .iter()
+                .find(|o| o.starts_with(&format!("{path}: ")) && !o.contains(": failed"))
+            {
+                outcome.push(prev.clone());
+                continue;
+            }
             let Some(last) = super::rotations::last_rotation(store, path).await? else {
                 outcome.push(format!(
                     "{path}: needs a person (never rotated by Holdfast)"
@@ -1398,8 +1527,13 @@ async fn rotate_after_breakglass(state: &AppState, now: OffsetDateTime) -> ApiRe
                 Err(e) => outcome.push(format!("{path}: failed: {}", e.message)),
             }
         }
+        // Failures (a sealed vault, an unreachable target) are tried again on a later sweep.
+        let all_settled = outcome.iter().all(|o| !o.contains(": failed"));
+        if !all_settled && review.rotation == outcome {
+            continue;
+        }
         review.rotation = outcome;
-        review.rotation_done = true;
+        review.rotation_done = all_settled;
         review.version += 1;
         let ev = system_event(
             now,

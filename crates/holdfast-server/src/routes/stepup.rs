@@ -20,6 +20,9 @@ const STEP: u64 = 30;
 const DIGITS: usize = 6;
 /// Wrong codes in a row before step-up locks.
 pub const MAX_FAILURES: u32 = 10;
+/// A token may enrol an authenticator only this soon after it was minted, so that a stolen
+/// long-lived token cannot enrol one of its own.
+pub const ENROL_WITHIN_MINUTES: i64 = 15;
 
 fn sealed_path(token: &ApiToken) -> String {
     format!("sys/token-step-up/{}", token.id)
@@ -40,6 +43,35 @@ async fn current_token(ctx: &Ctx) -> ApiResult<ApiToken> {
         .ok_or_else(ApiError::unauthenticated)
 }
 
+/// Counts one attempt (refusing once the token is locked) and returns the token as stored after it.
+async fn reserve_attempt(ctx: &Ctx) -> ApiResult<ApiToken> {
+    let mut last = None;
+    for _ in 0..5 {
+        let mut token = current_token(ctx).await?;
+        if token.step_up_failures >= MAX_FAILURES {
+            return Err(ApiError::forbidden(
+                "step-up is locked for this token after too many wrong codes; mint a new token",
+            ));
+        }
+        token.step_up_failures += 1;
+        token.version += 1;
+        let ev = ctx.event(
+            "auth.step_up_attempt",
+            Some(format!("token:{}", token.id)),
+            holdfast_audit::Outcome::Success,
+            json!({"name": token.name, "attempt": token.step_up_failures}),
+        );
+        match ctx.store().apply(vec![Change::update(&token)?], ev).await {
+            Ok(_) => return Ok(token),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(
+        || ApiError::conflict("too many step-up attempts at once; try again"),
+        Into::into,
+    ))
+}
+
 #[utoipa::path(post, path = "/v1/auth/step-up/enroll", tag = "auth",
     responses((status = 201, body = StepUpEnrolled), (status = 409, body = holdfast_types::ErrorBody)))]
 pub async fn enroll(ctx: Ctx) -> ApiResult<(StatusCode, AxumJson<StepUpEnrolled>)> {
@@ -49,6 +81,11 @@ pub async fn enroll(ctx: Ctx) -> ApiResult<(StatusCode, AxumJson<StepUpEnrolled>
         return Err(ApiError::conflict(
             "this token already has an authenticator; mint a new token to enrol another",
         ));
+    }
+    if (ctx.now() - token.created_at).whole_minutes() >= ENROL_WITHIN_MINUTES {
+        return Err(ApiError::forbidden(format!(
+            "an authenticator is enrolled within {ENROL_WITHIN_MINUTES} minutes of minting a token; mint a new token and enrol it at once"
+        )));
     }
     let keyring = ctx.state.vault.current_keyring(ctx.store()).await?;
     let mut secret = zeroize::Zeroizing::new(vec![0u8; 20]);
@@ -93,17 +130,14 @@ pub async fn step_up(
         .code
         .filter(|c| c.len() == DIGITS && c.chars().all(|d| d.is_ascii_digit()))
         .ok_or_else(|| ApiError::invalid("code", format!("must be the {DIGITS}-digit code")))?;
-    let mut token = current_token(&ctx).await?;
+    // Every attempt is counted before the code is looked at, so parallel guesses cannot slip
+    // past the lockout: the count is a version-checked update, retried on a concurrent one.
+    let mut token = reserve_attempt(&ctx).await?;
     let Some(sealed) = token.step_up_secret.clone() else {
         return Err(ApiError::conflict(
             "this token has no authenticator; enrol first (POST /v1/auth/step-up/enroll)",
         ));
     };
-    if token.step_up_failures >= MAX_FAILURES {
-        return Err(ApiError::forbidden(
-            "step-up is locked for this token after too many wrong codes; mint a new token",
-        ));
-    }
     let keyring = ctx.state.vault.current_keyring(ctx.store()).await?;
     let envelope: holdfast_vault::Envelope = sealed
         .parse()
@@ -136,15 +170,13 @@ pub async fn step_up(
             Ok(AxumJson(StepUpStatus { stepped_up_at: now }))
         }
         None => {
-            token.step_up_failures += 1;
             let ev = ctx.event(
                 "auth.step_up",
                 Some(format!("token:{}", token.id)),
                 holdfast_audit::Outcome::Denied,
                 json!({"name": token.name, "failures": token.step_up_failures}),
             );
-            ctx.store().apply(vec![Change::update(&token)?], ev).await?;
-            ctx.state.tokens.forget(token.id);
+            ctx.store().apply(vec![], ev).await?;
             Err(ApiError::forbidden(
                 "the code is wrong, or was already used",
             ))

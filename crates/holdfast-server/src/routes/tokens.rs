@@ -27,7 +27,8 @@ pub async fn create(
     ctx: Ctx,
     Json(req): Json<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, AxumJson<CreatedToken>)> {
-    let creator = ctx.require("token.create").await?.token.id;
+    let creator_token = ctx.require("token.create").await?.token.clone();
+    let creator = creator_token.id;
     let mut errs = ValidationErrors::default();
     match req.name.as_deref() {
         None => errs.push("name", "is required: say who or what the token is for"),
@@ -101,7 +102,12 @@ pub async fn create(
         secret_hash: minted.secret_hash,
         created_by: Some(creator),
         created_at: now,
-        expires_at: Some(now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX))),
+        // A token never outlives the token that made it: a just-in-time admin token cannot
+        // leave a long-lived one behind.
+        expires_at: Some({
+            let wanted = now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX));
+            creator_token.expires_at.map_or(wanted, |c| wanted.min(c))
+        }),
         revoked_at: None,
     };
     let detail = json!({"name": token.name, "roles": token.roles, "identity": token.identity, "groups": token.groups, "expires_at": token.expires_at.map(|t| t.unix_timestamp())});

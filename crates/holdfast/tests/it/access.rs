@@ -336,6 +336,34 @@ async fn revocation_agents_and_rules_that_cannot_be_written() {
     );
 
     // Revoking everything an identity holds, in one call.
+    // An approval is not collected for an identity that was suspended since.
+    let parked = alice
+        .create_access_request(&ask(&deployer.id.to_string(), 600))
+        .await
+        .unwrap();
+    assert_eq!(parked.state, RequestState::Approved);
+    let suspend =
+        |state: holdfast_core::LifecycleState, why: &str| holdfast_types::TransitionRequest {
+            state: Some(state),
+            reason: Some(why.into()),
+            version: None,
+        };
+    admin
+        .transition(
+            &deployer.id.to_string(),
+            &suspend(holdfast_core::LifecycleState::Suspended, "investigation"),
+        )
+        .await
+        .unwrap();
+    let (status, _, message) = api_err(alice.issue_grant(parked.id).await.unwrap_err());
+    assert_eq!(status, 409, "{message}");
+    admin
+        .transition(
+            &deployer.id.to_string(),
+            &suspend(holdfast_core::LifecycleState::Active, "cleared"),
+        )
+        .await
+        .unwrap();
     let g1 = alice.issue_grant(auto.id).await.unwrap();
     let second = alice
         .create_access_request(&ask(&deployer.id.to_string(), 600))
@@ -575,6 +603,16 @@ async fn break_glass_needs_a_reason_is_announced_reviewed_by_someone_else_and_ro
         "time-boxed"
     );
     req.ttl_seconds = Some(900);
+    let mut admin_glass = req.clone();
+    admin_glass.kind = Some("holdfast".into());
+    admin_glass.audience = Some("holdfast".into());
+    admin_glass.scopes = vec!["admin".into()];
+    let (status, field, _) = api_err(responder.breakglass(&admin_glass).await.unwrap_err());
+    assert_eq!(
+        (status, field.as_deref()),
+        (422, Some("kind")),
+        "break-glass never hands out rights on Holdfast itself"
+    );
     let grant = responder.breakglass(&req).await.unwrap();
     assert!(admin.introspect(&grant.credential).await.unwrap().active);
     let request = admin.access_request(grant.lease.request).await.unwrap();
@@ -825,9 +863,25 @@ async fn admin_rights_on_holdfast_itself_are_granted_just_in_time() {
         elevated.list_tokens(vec![]).await.is_ok(),
         "admin while the lease lasts"
     );
+    // A token minted with the granted one cannot outlive the lease.
+    let child = elevated
+        .create_token(&CreateTokenRequest {
+            name: Some("alice-forever".into()),
+            roles: vec![Role::Admin],
+            identity: None,
+            groups: vec![],
+            ttl_seconds: Some(365 * 24 * 3600),
+        })
+        .await
+        .unwrap();
+    assert!(child.info.expires_at.unwrap() <= g.lease.expires_at);
+    let child = s.client(Some(&child.token));
+    assert!(child.list_tokens(vec![]).await.is_ok());
     admin.revoke_lease(g.lease.id).await.unwrap();
     let (status, _, _) = api_err(elevated.list_tokens(vec![]).await.unwrap_err());
     assert_eq!(status, 401, "revoked with the lease");
+    let (status, _, _) = api_err(child.list_tokens(vec![]).await.unwrap_err());
+    assert_eq!(status, 401, "and every token minted from it");
 
     let r = alice.create_access_request(&ask_admin(2)).await.unwrap();
     bob.decide_access_request(r.id, "approve", None)
