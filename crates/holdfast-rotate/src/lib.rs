@@ -534,14 +534,23 @@ impl PostgresGrants {
     }
 
     /// Creates `login` with `password` (sent as a SCRAM verifier), valid until `valid_until`
-    /// (RFC 3339; PostgreSQL refuses password logins after it), member of `roles`.
+    /// (RFC 3339; PostgreSQL refuses password logins after it), member of `roles`, with `note`
+    /// (letters, digits, `-`, `:` and spaces) as the role's comment, so the installation that made
+    /// it can recognise it later.
     pub async fn create(
         &self,
         login: &str,
         password: &str,
         roles: &[String],
         valid_until: &str,
+        note: &str,
     ) -> Result<(), RotateError> {
+        if !note
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | ' '))
+        {
+            return Err(RotateError::Config("unexpected role comment".into()));
+        }
         if !check_role_name(login) || !roles.iter().all(|r| check_role_name(r)) {
             return Err(RotateError::Config(
                 "role names must be plain identifiers".into(),
@@ -561,11 +570,33 @@ impl PostgresGrants {
         }
         let grants: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
         let sql = Zeroizing::new(format!(
-            "CREATE ROLE \"{login}\" WITH LOGIN NOINHERIT PASSWORD '{}' VALID UNTIL '{valid_until}'; GRANT {} TO \"{login}\"; ALTER ROLE \"{login}\" INHERIT",
+            "CREATE ROLE \"{login}\" WITH LOGIN NOINHERIT PASSWORD '{}' VALID UNTIL '{valid_until}'; COMMENT ON ROLE \"{login}\" IS '{note}'; GRANT {} TO \"{login}\"; ALTER ROLE \"{login}\" INHERIT",
             verifier.as_str(),
             grants.join(", ")
         ));
         self.execute(&sql).await
+    }
+
+    /// The logins named like Holdfast's (`hf_…`) on this database, with their comments.
+    pub async fn logins(&self) -> Result<Vec<(String, Option<String>)>, RotateError> {
+        let (client, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| RotateError::Target(format!("cannot connect as the admin role: {e}")))?;
+        let handle = tokio::spawn(conn);
+        let rows = client
+            .query(
+                "SELECT rolname::text, shobj_description(oid, 'pg_authid') FROM pg_roles \
+                 WHERE rolname LIKE 'hf\\_%' ESCAPE '\\'",
+                &[],
+            )
+            .await
+            .map_err(|e| RotateError::Target(format!("listing logins: {e}")));
+        drop(client);
+        let _ = handle.await;
+        Ok(rows?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1)))
+            .collect())
     }
 
     /// Moves `login`'s expiry.

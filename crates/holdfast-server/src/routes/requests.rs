@@ -911,6 +911,7 @@ async fn mint_grant(
                     &password,
                     &request.scopes,
                     &rfc3339(lease.expires_at),
+                    &format!("holdfast request {}", request.id),
                 )
                 .await
                 .map_err(|e| target_error(&request.audience, &e))?;
@@ -1451,6 +1452,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
         }
     }
     n += rotate_after_breakglass(state, now).await?;
+    n += reconcile_postgres_logins(state, now).await?;
     Ok(n)
 }
 
@@ -1550,6 +1552,94 @@ async fn rotate_after_breakglass(state: &AppState, now: OffsetDateTime) -> ApiRe
         }
     }
     Ok(n)
+}
+
+/// When each `hf_…` login without a live lease was first seen, per node; a login is dropped only
+/// once it has been seen without a lease for [`ORPHAN_GRACE`] (a grant being issued right now
+/// creates its login a moment before its lease is recorded).
+/// When the last check ran, and when each orphan was first seen.
+type OrphanWatch = (
+    Option<std::time::Instant>,
+    std::collections::HashMap<String, std::time::Instant>,
+);
+static ORPHANS: std::sync::OnceLock<std::sync::Mutex<OrphanWatch>> = std::sync::OnceLock::new();
+const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Drops PostgreSQL logins Holdfast created that no live lease accounts for (a grant whose commit
+/// failed and whose clean-up failed too). At most once a minute.
+async fn reconcile_postgres_logins(state: &AppState, now: OffsetDateTime) -> ApiResult<usize> {
+    let cell = ORPHANS.get_or_init(Default::default);
+    {
+        let mut guard = cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.0.is_some_and(|t| t.elapsed() < ORPHAN_GRACE) {
+            return Ok(0);
+        }
+        guard.0 = Some(std::time::Instant::now());
+    }
+    let mut dropped = 0;
+    for name in state.rotators.postgres_grants.keys() {
+        let Ok(target) = postgres_target(state, name).await else {
+            continue;
+        };
+        let Ok(logins) = target.logins().await else {
+            continue;
+        };
+        for (login, note) in logins {
+            let lease_id = login
+                .strip_prefix("hf_")
+                .and_then(|hex| Uuid::try_parse(hex).ok());
+            // Ours only when its comment names a request this installation holds: another
+            // installation issuing logins on the same database is left alone.
+            let request_id = note
+                .as_deref()
+                .and_then(|n| n.strip_prefix("holdfast request "))
+                .and_then(|id| Uuid::try_parse(id).ok());
+            let ours = match request_id {
+                Some(id) => holdfast_store::get::<AccessRequest>(state.store.as_ref(), id)
+                    .await?
+                    .is_some(),
+                None => false,
+            };
+            let live = match lease_id {
+                Some(id) if ours => holdfast_store::get::<Lease>(state.store.as_ref(), id)
+                    .await?
+                    .is_some_and(|l| l.state == LeaseState::Active),
+                _ => true, // not one of ours
+            };
+            let due = {
+                let mut guard = cell
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if live {
+                    guard.1.remove(&login);
+                    false
+                } else {
+                    let first = *guard
+                        .1
+                        .entry(login.clone())
+                        .or_insert_with(std::time::Instant::now);
+                    first.elapsed() >= ORPHAN_GRACE
+                }
+            };
+            if due && target.drop_login(&login).await.is_ok() {
+                let ev = system_event(
+                    now,
+                    "grant.orphan_dropped",
+                    format!("postgres:{name}:{login}"),
+                    json!({"target": name, "login": login}),
+                );
+                state.store.apply(vec![], ev).await?;
+                cell.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .1
+                    .remove(&login);
+                dropped += 1;
+            }
+        }
+    }
+    Ok(dropped)
 }
 
 /// Sweeps at start and every few seconds.
