@@ -98,6 +98,11 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.send(req).await
+    }
+
+    /// Sends a built request and reads its answer (JSON, or the error body).
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
         let resp = req.send().await.map_err(|e| ClientError::Transport {
             addr: self.base.clone(),
             detail: e.to_string(),
@@ -579,6 +584,65 @@ impl Client {
     pub async fn scan_report(&self, r: &ScanReport) -> Result<ScanReportResult> {
         self.post("/scan/reports", r).await
     }
+    /// Posts a batch of events (JSON lines or a CloudTrail file, gzip or not) as it is.
+    pub async fn ingest_events(
+        &self,
+        body: Vec<u8>,
+        format: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<holdfast_monitor::IngestReport> {
+        let mut req = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+            .body(body);
+        let q: Vec<(&str, &str)> = [("format", format), ("source", source)]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        if !q.is_empty() {
+            req = req.query(&q);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn list_alerts(&self, p: Params<'_>) -> Result<holdfast_monitor::AlertPage> {
+        self.get("/alerts", p).await
+    }
+
+    pub async fn alert(&self, id: Uuid) -> Result<holdfast_monitor::Alert> {
+        self.get(&format!("/alerts/{id}"), vec![]).await
+    }
+
+    /// `ack` or `close`.
+    pub async fn update_alert(
+        &self,
+        id: Uuid,
+        verb: &str,
+        note: Option<String>,
+    ) -> Result<holdfast_monitor::Alert> {
+        self.post(
+            &format!("/alerts/{id}/{verb}"),
+            &holdfast_monitor::AlertUpdate { note },
+        )
+        .await
+    }
+
+    pub async fn usage(
+        &self,
+        id: Uuid,
+        window_days: Option<i64>,
+    ) -> Result<holdfast_monitor::UsageView> {
+        self.get(
+            &format!("/identities/{id}/usage"),
+            vec![("window_days", window_days.map(|d| d.to_string()))],
+        )
+        .await
+    }
+
     pub async fn list_leaks(&self, p: Params<'_>) -> Result<LeakPage> {
         self.get("/leaks", p).await
     }

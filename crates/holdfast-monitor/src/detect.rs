@@ -261,7 +261,7 @@ pub fn observe(
     // Who is this?
     if subject.identity.is_none()
         && !subject.person
-        && !matches!(ev.actor.kind, ActorKind::SystemComponent)
+        && !matches!(ev.actor.kind, ActorKind::SystemComponent | ActorKind::Root)
     {
         let sev = if success && !ev.read_only {
             Severity::High

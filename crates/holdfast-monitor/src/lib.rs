@@ -5,6 +5,7 @@
 //! what it used. Storage, mapping actors to identities and responding live in the server.
 
 pub mod agent;
+pub mod alert;
 pub mod classify;
 pub mod detect;
 pub mod event;
@@ -12,6 +13,10 @@ pub mod parse;
 pub mod rightsize;
 pub mod synthetic;
 
+pub use alert::{
+    Alert, AlertPage, AlertState, AlertUpdate, EventBatch, IngestReport, ProfileRecord,
+    ResponseTaken, UsageView,
+};
 pub use detect::{ActionUse, Config, Detection, Hit, Profile, Severity, Subject, observe};
 pub use event::{Actor, ActorKind, Event, Outcome, Platform};
 pub use parse::{Format, LineError, Parsed, parse};

@@ -15,6 +15,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod grants;
+pub mod monitoring;
 pub mod notify;
 pub mod openapi;
 pub mod rotation;
@@ -38,7 +39,7 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
+    audit, credentials, entitlements, events, graph, identities, leaks, owners, policy, requests,
     rotations, secrets, stepup, sys, systems, tokens,
 };
 
@@ -142,10 +143,16 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/step-up", post(stepup::step_up))
         .route("/reviews", get(requests::reviews))
         .route("/reviews/{id}/close", post(requests::close_review))
+        .route("/alerts", get(events::list))
+        .route("/alerts/{id}", get(events::show))
+        .route("/alerts/{id}/ack", post(events::acknowledge))
+        .route("/alerts/{id}/close", post(events::close))
+        .route("/identities/{id}/usage", get(events::usage))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()
                 .route("/discover/{connector}", post(graph::import))
+                .route("/events", post(events::ingest))
                 .route(
                     "/policy/entities",
                     axum::routing::put(policy::apply_entities),

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, graph, identities, leaks, owners, policy, requests,
+    audit, credentials, entitlements, events, graph, identities, leaks, owners, policy, requests,
     rotations, secrets, stepup, sys, systems, tokens,
 };
 
@@ -32,6 +32,7 @@ use crate::routes::{
         requests::revoke_holder, requests::jwks, requests::introspect, requests::breakglass,
         requests::reviews, requests::close_review, stepup::enroll, stepup::step_up,
         requests::x509_trust,
+        events::ingest, events::list, events::show, events::acknowledge, events::close, events::usage,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub tokens: Arc<crate::auth::TokenCache>,
     /// This node's key for signing grants.
     pub grants: Arc<crate::grants::GrantSigner>,
+    /// Monitoring settings and the one-batch-at-a-time lock.
+    pub monitor: Arc<crate::monitoring::MonitorState>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.
@@ -65,6 +67,9 @@ pub struct RotatorConfig {
     /// Where access-request notifications go (created, approved, denied).
     #[serde(default)]
     pub access_requests: Option<holdfast_rotate::WebhookSpec>,
+    /// Where new alerts are posted.
+    #[serde(default)]
+    pub alerts: Option<holdfast_rotate::WebhookSpec>,
     /// PostgreSQL databases grants may create logins on (`[rotators.postgres_grants.<name>]`).
     #[serde(default)]
     pub postgres_grants: std::collections::BTreeMap<String, holdfast_rotate::PostgresGrantSpec>,

@@ -5,6 +5,7 @@ use holdfast_core::{
     Owner, Review, RotationJob, Secret, System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
+use holdfast_monitor::{Alert, EventBatch, ProfileRecord};
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,10 +34,16 @@ pub enum Table {
     Leases,
     GrantKeys,
     Reviews,
+    Alerts,
+    Profiles,
+    EventBatches,
 }
 
 impl Table {
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 21] = [
+        Self::Alerts,
+        Self::Profiles,
+        Self::EventBatches,
         Self::Reviews,
         Self::Requests,
         Self::Leases,
@@ -77,6 +84,9 @@ impl Table {
             Self::Leases => "leases",
             Self::GrantKeys => "grant_keys",
             Self::Reviews => "reviews",
+            Self::Alerts => "alerts",
+            Self::Profiles => "profiles",
+            Self::EventBatches => "event_batches",
         }
     }
 
@@ -101,6 +111,9 @@ impl Table {
             Self::Leases => "lease",
             Self::GrantKeys => "grant signing key",
             Self::Reviews => "review",
+            Self::Alerts => "alert",
+            Self::Profiles => "activity profile",
+            Self::EventBatches => "event batch",
         }
     }
 
@@ -135,6 +148,9 @@ impl Table {
             Self::Leases => &["state", "holder", "request"],
             Self::GrantKeys => &["kid"],
             Self::Reviews => &["state", "request"],
+            Self::Alerts => &["dedup", "state", "severity", "detection", "identity_id"],
+            Self::Profiles => &["identity_id", "actor"],
+            Self::EventBatches => &["format"],
         }
     }
 
@@ -518,6 +534,24 @@ record!(GrantKeyRecord, Table::GrantKeys, |r| {
 
 record!(DiscoverySource, Table::Sources, |r| {
     vec![Value::text(&r.source), Value::text(&r.connector)]
+});
+
+record!(Alert, Table::Alerts, |r| {
+    vec![
+        Value::text(&r.dedup),
+        Value::text(r.state.as_str()),
+        Value::text(r.severity.as_str()),
+        Value::text(r.detection.id()),
+        Value::opt_text(r.identity_id),
+    ]
+});
+
+record!(ProfileRecord, Table::Profiles, |r| {
+    vec![Value::opt_text(r.identity_id), Value::text(&r.actor)]
+});
+
+record!(EventBatch, Table::EventBatches, |r| {
+    vec![Value::text(&r.format)]
 });
 
 /// Every record of a table matching `filters`, read in pages of `page` rows.

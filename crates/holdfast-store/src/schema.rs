@@ -172,6 +172,31 @@ CREATE TABLE reviews (
 CREATE INDEX ix_reviews_state ON reviews (state);
 "#,
     ),
+    (
+        9,
+        r#"
+CREATE TABLE alerts (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    dedup TEXT NOT NULL, state TEXT NOT NULL, severity TEXT NOT NULL,
+    detection TEXT NOT NULL, identity_id TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_alerts_dedup ON alerts (dedup);
+CREATE INDEX ix_alerts_state ON alerts (state);
+CREATE INDEX ix_alerts_identity ON alerts (identity_id);
+CREATE TABLE profiles (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    identity_id TEXT, actor TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_profiles_identity ON profiles (identity_id);
+CREATE TABLE event_batches (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    format TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

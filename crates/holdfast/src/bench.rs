@@ -31,6 +31,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             concurrency,
             database_url,
         }) => return crate::benchsecrets::run(count, concurrency, database_url).await,
+        Some(crate::cli::BenchCmd::Events {
+            count,
+            identities,
+            http_count,
+        }) => return crate::benchevents::run(count, identities, http_count).await,
         Some(crate::cli::BenchCmd::Authorize { count, entities }) => {
             return crate::benchauthorize::run(count, entities).await;
         }
@@ -45,6 +50,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         insecure_http: false,
         unseal_key_file: None,
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -220,6 +220,7 @@ pub async fn run(count: usize, entity_count: usize) -> anyhow::Result<()> {
         insecure_http: false,
         unseal_key_file: None,
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -87,6 +87,7 @@ pub async fn run(
         insecure_http: false,
         unseal_key_file: None,
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let signer = Arc::new(load_signer(dir.path())?);
     let store = open_store(&settings, signer).await?;

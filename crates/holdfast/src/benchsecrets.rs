@@ -90,6 +90,7 @@ pub async fn run(
         insecure_http: false,
         unseal_key_file: None,
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let raw_store: Arc<dyn Store> =
         open_store(&raw_settings, Arc::new(load_signer(raw_dir.path())?)).await?;
@@ -131,6 +132,7 @@ pub async fn run(
         insecure_http: false,
         unseal_key_file: Some(dir.path().join("unseal.key")),
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -357,6 +357,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         insecure_http: false,
         unseal_key_file: Some(args.data.join("unseal.key")),
         rotators: Default::default(),
+        monitor: Default::default(),
     };
     let running = match start(&settings).await {
         Ok(r) => r,

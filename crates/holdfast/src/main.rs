@@ -4,12 +4,14 @@
 mod access_cmd;
 mod bench;
 mod benchauthorize;
+mod benchevents;
 mod benchgraph;
 mod benchsecrets;
 mod cli;
 mod commands;
 mod demo;
 mod discover;
+mod monitor_cmd;
 mod output;
 mod policy_cmd;
 mod scan;
@@ -66,6 +68,17 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 None
             };
             tokio::task::spawn_blocking(move || scan::run(a, json, c)).await?
+        }
+        Command::Events(c) => monitor_cmd::events(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Alerts(c) => monitor_cmd::alerts(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Usage { id, window_days } => {
+            monitor_cmd::usage(&client(&cli.global)?, json, &id, window_days)
+                .await
+                .map(|()| true)
         }
         Command::Leak(c) => commands::leak(&client(&cli.global)?, json, c)
             .await

@@ -36,6 +36,9 @@ struct FileConfig {
     /// here, not through the API, because they run on (or call out from) the server.
     #[serde(default)]
     rotators: holdfast_server::RotatorConfig,
+    /// `[monitor]`: learning period and burst thresholds of the detections.
+    #[serde(default)]
+    monitor: holdfast_monitor::Config,
 }
 
 /// Final settings for one server.
@@ -50,6 +53,8 @@ pub struct Settings {
     pub unseal_key_file: Option<PathBuf>,
     /// Rotators and reminder delivery from the configuration file.
     pub rotators: holdfast_server::RotatorConfig,
+    /// Detection thresholds from the configuration file.
+    pub monitor: holdfast_monitor::Config,
 }
 
 impl std::fmt::Debug for Settings {
@@ -114,6 +119,7 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         insecure_http: args.insecure_http.or(file.insecure_http).unwrap_or(false),
         unseal_key_file: args.unseal_key_file.or(file.unseal_key_file),
         rotators: file.rotators,
+        monitor: file.monitor,
     })
 }
 
@@ -285,6 +291,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         policy,
         tokens: Default::default(),
         grants: Arc::new(load_grant_signer(&settings.data)?),
+        monitor: Arc::new(holdfast_server::monitoring::MonitorState {
+            config: settings.monitor.clone(),
+            ingest: Default::default(),
+        }),
     };
     holdfast_server::routes::requests::publish_grant_key(&state)
         .await

@@ -203,10 +203,18 @@ pub async fn update(
         expires_at: req.expires_at,
         last_reviewed_at: req.reviewed.then_some(now),
     };
-    let next = current.patched(patch, now).map_err(|e| match e {
+    let mut next = current.patched(patch, now).map_err(|e| match e {
         UpdateError::Offboarded => ApiError::new(StatusCode::CONFLICT, "offboarded", e.to_string()),
         UpdateError::Invalid(v) => v.into(),
     })?;
+    // Monitoring flags credentials issued before a hand-over that are still in use.
+    if current.owner_id.is_some() && next.owner_id != current.owner_id {
+        let at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| ApiError::internal("formatting a time", e))?;
+        next.attributes
+            .insert(OWNER_CHANGED_AT.into(), serde_json::Value::String(at));
+    }
     let mut changed = vec![];
     for (field, a, b) in [
         ("name", json!(current.name), json!(next.name)),
@@ -238,6 +246,9 @@ pub async fn update(
     .await?;
     Ok(AxumJson(next.into()))
 }
+
+/// The attribute that records when an identity's owner last changed (RFC 3339).
+pub const OWNER_CHANGED_AT: &str = "holdfast.io/owner-changed-at";
 
 #[utoipa::path(post, path = "/v1/identities/{id}/transition", tag = "identities", params(("id" = Uuid, Path)),
     request_body = TransitionRequest,

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod entitlements;
+pub mod events;
 pub mod graph;
 pub mod identities;
 pub mod leaks;

@@ -1150,7 +1150,7 @@ async fn granted_token(
 }
 
 /// Ends `lease` (and closes its request) with an audit record.
-async fn end_lease(
+pub(crate) async fn end_lease(
     ctx: &Ctx,
     mut lease: Lease,
     by: &str,

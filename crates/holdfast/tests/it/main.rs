@@ -13,6 +13,7 @@ mod cli;
 mod common;
 mod discover;
 mod durability;
+mod monitor;
 mod policy;
 mod postgres;
 mod scan;

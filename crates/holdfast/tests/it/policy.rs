@@ -130,6 +130,12 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/auth/step-up"), Read),
         (("GET", "/v1/reviews"), Read),
         (("POST", "/v1/reviews/{id}/close"), Approval),
+        (("POST", "/v1/events"), Write),
+        (("GET", "/v1/alerts"), Read),
+        (("GET", "/v1/alerts/{id}"), Read),
+        (("POST", "/v1/alerts/{id}/ack"), Write),
+        (("POST", "/v1/alerts/{id}/close"), Write),
+        (("GET", "/v1/identities/{id}/usage"), Read),
     ])
 }
 

@@ -1,0 +1,300 @@
+//! Monitoring end to end, over real HTTP and the real CLI: CloudTrail and Kubernetes audit in their
+//! documented shapes map to discovered identities, detections raise alerts, policy contains a
+//! critical one, people acknowledge and close, usage shows granted versus used — and a killed
+//! server loses no acknowledged event, alert or baseline.
+
+use holdfast_types::{CreateOwnerRequest, DiscoverInput, DiscoverRequest};
+use serde_json::{Value, json};
+
+use crate::common::{BIN, Server};
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../holdfast-monitor/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn iam_export() -> Value {
+    let user = |name: &str, id: &str| {
+        json!({"Path": "/", "UserName": name, "UserId": id,
+            "Arn": format!("arn:aws:iam::111122223333:user/{name}"), "CreateDate": "2023-01-10T09:00:00Z",
+            "UserPolicyList": [], "GroupList": [], "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "owner", "Value": "team-a"}]})
+    };
+    let role = |name: &str, id: &str| {
+        json!({"Path": "/", "RoleName": name, "RoleId": id,
+            "Arn": format!("arn:aws:iam::111122223333:role/{name}"), "CreateDate": "2023-01-10T09:00:00Z",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]},
+            "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": [],
+            "Tags": [{"Key": "owner", "Value": "team-a"}]})
+    };
+    json!({
+        "UserDetailList": [user("ci-deployer", "AIDAQX7RZ3CIDEPLOYR1"), user("svc-reporting", "AIDAQX7RZ3REPORTSR2")],
+        "GroupDetailList": [],
+        "RoleDetailList": [role("ops-admin", "AROAQX7RZ3OPSADMIN1"), role("terraform-apply", "AROAQX7RZ3TFAPPLY01"), role("app-reader", "AROAQX7RZ3APPREAD01")],
+        "Policies": []
+    })
+}
+
+fn keys_export() -> Value {
+    json!({"AccessKeyMetadata": [
+        {"UserName": "ci-deployer", "AccessKeyId": "AKIAQX7RZ3CIDEPLOY01", "Status": "Active", "CreateDate": "2023-06-01T00:00:00Z"},
+        {"UserName": "svc-reporting", "AccessKeyId": "AKIAQX7RZ3REPORTS7K2", "Status": "Active", "CreateDate": "2023-06-01T00:00:00Z"}
+    ]})
+}
+
+fn cli(url: &str, token: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(["--addr", url, "--json"])
+        .args(args)
+        .env("HOLDFAST_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let root = s.init().await;
+    let admin = s.client(Some(&root));
+    admin
+        .create_owner(&CreateOwnerRequest {
+            name: Some("team-a".into()),
+            display_name: None,
+            kind: None,
+            contact: Some("team-a@example.com".into()),
+        })
+        .await
+        .unwrap();
+    let report = admin
+        .discover(
+            "aws-iam",
+            &DiscoverRequest {
+                inputs: vec![
+                    DiscoverInput {
+                        name: Some("iam.json".into()),
+                        content: Some(iam_export().to_string()),
+                    },
+                    DiscoverInput {
+                        name: Some("keys.json".into()),
+                        content: Some(keys_export().to_string()),
+                    },
+                ],
+                system: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.identities_created >= 5, "{report:#?}");
+    let identities = admin.list_identities(vec![]).await.unwrap().items;
+    let id_of = |name: &str| identities.iter().find(|i| i.name == name).unwrap().id;
+
+    // The delivered CloudTrail file, through the real CLI.
+    let out = cli(
+        &s.url,
+        &root,
+        &["events", "ingest", &fixture("cloudtrail-delivered.json")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["accepted"], 12, "{r}");
+    assert_eq!(r["rejected"], 0);
+    assert!(r["mapped"].as_u64().unwrap() >= 6, "{r}");
+    assert!(
+        r["unknown_actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "arn:aws:iam::111122223333:user/maria.ops"),
+        "{r}"
+    );
+    let responses: Vec<String> = serde_json::from_value(r["responses"].clone()).unwrap();
+    assert!(
+        responses.iter().any(|x| x.ends_with("suspend: done")),
+        "{responses:?}"
+    );
+
+    let alerts = admin.list_alerts(vec![]).await.unwrap().items;
+    let find = |d: &str| {
+        alerts
+            .iter()
+            .filter(|a| a.detection.id() == d)
+            .collect::<Vec<_>>()
+    };
+    let off = find("logging_disabled");
+    assert_eq!(off.len(), 1, "{alerts:#?}");
+    assert_eq!(off[0].severity.as_str(), "critical");
+    assert_eq!(off[0].identity_id, Some(id_of("ops-admin")));
+    assert!(off[0].mitre.contains(&"T1562.008".to_string()));
+    assert!(
+        off[0]
+            .responses
+            .iter()
+            .any(|x| x.action == "suspend" && x.outcome == "done")
+    );
+    let key = find("access_key_for_other_user");
+    assert_eq!(key.len(), 1);
+    assert_eq!(key[0].identity_id, Some(id_of("ci-deployer")));
+    assert!(
+        !find("human_style_use").is_empty(),
+        "aws-cli on a Mac: {alerts:#?}"
+    );
+    // Not in the export: a person's IAM user, an instance role, another account. The root user
+    // and AWS services acting on their own are never "unknown".
+    let mut unknown: Vec<&str> = find("unknown_identity")
+        .iter()
+        .map(|a| a.actor.as_str())
+        .collect();
+    unknown.sort_unstable();
+    assert_eq!(
+        unknown,
+        [
+            "arn:aws:iam::111122223333:user/maria.ops",
+            "arn:aws:iam::444455556666:root",
+            "arn:aws:sts::111122223333:assumed-role/batch-node/i-0a1b2c3d4e5f60718",
+        ]
+    );
+    assert!(!find("privilege_change").is_empty());
+    // Containment happened, and was audited.
+    let ops = admin
+        .identity(&id_of("ops-admin").to_string())
+        .await
+        .unwrap();
+    assert_eq!(ops.state.as_str(), "suspended");
+    let audit = admin.audit(None, Some(1000)).await.unwrap().items;
+    assert!(audit.iter().any(|r| r.event.action == "events.ingest"));
+    assert!(audit.iter().any(|r| r.event.action == "identity.transition"
+        && r.event.detail["alert"] == json!(off[0].id.to_string())));
+
+    // JSON lines with a broken line: the good ones count, the bad one is named.
+    let body = std::fs::read(fixture("cloudtrail-lines.jsonl")).unwrap();
+    let r = admin.ingest_events(body, None, None).await.unwrap();
+    assert_eq!(r.accepted, 5);
+    assert_eq!(r.rejected, 1);
+    assert_eq!(r.errors[0].line, 4);
+    let k8s = std::fs::read(fixture("k8s-audit.jsonl")).unwrap();
+    let r = admin
+        .ingest_events(k8s, Some("kubernetes"), None)
+        .await
+        .unwrap();
+    assert_eq!((r.accepted, r.rejected), (10, 1));
+    assert_eq!(r.errors[0].line, 7);
+    // Nothing readable at all is refused and changes nothing.
+    let before = admin.audit(None, Some(1000)).await.unwrap().items.len();
+    let e = admin
+        .ingest_events(b"not json\n".to_vec(), None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    let e = admin
+        .ingest_events(b"x".to_vec(), Some("syslog"), None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("format"), "{e}");
+    assert_eq!(
+        admin.audit(None, Some(1000)).await.unwrap().items.len(),
+        before
+    );
+
+    // People acknowledge and close; closing needs a note.
+    let ack = admin
+        .update_alert(key[0].id, "ack", Some("looking".into()))
+        .await
+        .unwrap();
+    assert_eq!(ack.state.as_str(), "acknowledged");
+    let e = admin
+        .update_alert(off[0].id, "close", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(422));
+    let out = cli(
+        &s.url,
+        &root,
+        &[
+            "alerts",
+            "close",
+            &off[0].id.to_string(),
+            "--note",
+            "trail restarted; ops-admin key rotated",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let closed = admin.alert(off[0].id).await.unwrap();
+    assert_eq!(closed.state.as_str(), "closed");
+    assert!(closed.closed_by.is_some());
+
+    // Usage: what ci-deployer used, with its key, against what it is granted.
+    let ci = id_of("ci-deployer");
+    admin
+        .create_entitlement(&holdfast_types::CreateEntitlementRequest {
+            identity: Some(ci.to_string()),
+            system: None,
+            resource: Some("*".into()),
+            actions: vec!["iam:*".into(), "sts:AssumeRole".into(), "s3:*".into()],
+            granted_by: Some("policy ci-deploy".into()),
+        })
+        .await
+        .unwrap();
+    let u = admin.usage(ci, Some(3650)).await.unwrap();
+    assert!(u.events >= 3, "{u:#?}");
+    assert!(u.credentials.contains_key("AKIAQX7RZ3CIDEPLOY01"));
+    assert!(
+        u.rightsizing
+            .used
+            .iter()
+            .any(|x| x.action == "iam:CreateAccessKey")
+    );
+    assert!(
+        u.rightsizing.unused.iter().any(|x| x.action == "s3:*"),
+        "{:#?}",
+        u.rightsizing
+    );
+    assert_eq!(u.rightsizing.flavour, "aws");
+    let profile_events = u.events;
+
+    // Killed: nothing acknowledged is lost.
+    let alert_count = admin.list_alerts(vec![]).await.unwrap().items.len();
+    s.kill9();
+    let s = Server::start(dir.path(), &[]);
+    let admin = s.client(Some(&root));
+    let alerts = admin.list_alerts(vec![]).await.unwrap().items;
+    assert_eq!(alerts.len(), alert_count);
+    assert_eq!(
+        admin.alert(key[0].id).await.unwrap().state.as_str(),
+        "acknowledged"
+    );
+    assert_eq!(
+        admin.usage(ci, Some(3650)).await.unwrap().events,
+        profile_events
+    );
+    // The same file again: open alerts gain events, the closed one opens anew.
+    let r = admin
+        .ingest_events(
+            std::fs::read(fixture("cloudtrail-delivered.json")).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(r.alerts_updated.contains(&key[0].id), "{r:#?}");
+    assert!(!r.alerts_opened.contains(&key[0].id));
+    assert_eq!(admin.alert(key[0].id).await.unwrap().count, 2);
+    let reopened: Vec<_> = admin
+        .list_alerts(vec![("detection", Some("logging_disabled".into()))])
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(reopened.len(), 2);
+    assert!(admin.usage(ci, Some(3650)).await.unwrap().events > profile_events);
+}
