@@ -110,6 +110,12 @@ fn broad(pattern: &str, action: &str) -> bool {
     probes.iter().any(|probe| glob(resource, probe, false))
 }
 
+/// The identity attribute that lists what a principal's policies allow (policy, actions,
+/// resources, conditional), for comparing with what it used.
+pub const GRANTED_ATTRIBUTE: &str = "granted_permissions";
+/// Most statements kept in it.
+const MAX_GRANTED: usize = 500;
+
 /// One policy statement, parsed.
 #[derive(Debug, Clone)]
 struct Statement {
@@ -927,6 +933,41 @@ fn load_details(
                         ..a.clone()
                     }));
                 }
+            }
+            // What it is granted, statement by statement, for granted-versus-used.
+            let granted: Vec<Value> = pols
+                .iter()
+                .flat_map(|a| {
+                    a.statements.iter().filter(|s| s.allow).map(|s| {
+                        let (actions, except) = if s.not_actions.is_empty() {
+                            (s.actions.clone(), None)
+                        } else {
+                            (vec!["*".to_string()], Some(s.not_actions.join(", ")))
+                        };
+                        let resources = if s.not_resources.is_empty() {
+                            s.resources.clone()
+                        } else {
+                            vec!["*".to_string()]
+                        };
+                        serde_json::json!({
+                            "policy": a.name,
+                            "actions": actions,
+                            "except": except,
+                            "resources": resources,
+                            "conditional": s.conditional,
+                        })
+                    })
+                })
+                .take(MAX_GRANTED)
+                .collect();
+            if let Some(identity) = out.identity_mut(&key) {
+                identity.attributes.insert(
+                    GRANTED_ATTRIBUTE.to_string(),
+                    Sourced::new(
+                        Value::Array(granted),
+                        format!("{from} (identity, group and managed policies)"),
+                    ),
+                );
             }
             // A boundary whose document the export lacks is unknown, not "allows nothing": it is
             // left out (reach over- rather than under-estimated) and said so.

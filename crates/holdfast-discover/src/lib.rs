@@ -10,6 +10,7 @@
 
 mod actions;
 mod aws;
+pub use aws::GRANTED_ATTRIBUTE;
 mod emit;
 mod env;
 mod kubernetes;

@@ -143,6 +143,9 @@ pub struct ActionUse {
 }
 
 pub const MAX_RESOURCES: usize = 20;
+/// A profile that already works from this many networks roams (Lambda and Fargate roles call from
+/// AWS's own, ever-changing addresses): network novelty is not judged for it.
+pub const ROAMING_NETWORKS: usize = 16;
 const MAX_NETWORKS: usize = 512;
 const MAX_AGENTS: usize = 64;
 const MAX_ACTIONS: usize = 4096;
@@ -369,6 +372,7 @@ pub fn observe(
         .and_then(agent::network);
     if mature && success && machine {
         if let Some(net) = &network
+            && profile.networks.len() < ROAMING_NETWORKS
             && !profile.networks.contains_key(net)
         {
             hit(

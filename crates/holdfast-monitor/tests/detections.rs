@@ -668,6 +668,38 @@ fn refused_probes_never_become_the_baseline() {
 }
 
 #[test]
+fn a_roaming_identity_is_not_judged_on_networks() {
+    let mut w = World::new();
+    let a = w.actor(0);
+    let t = w.working(&a);
+    // Sixteen networks in its baseline, as a Lambda role gathers.
+    for i in 0..16 {
+        let ev = w.event(
+            &a,
+            t - 3600 + i,
+            "s3.amazonaws.com",
+            "GetObject",
+            &format!("52.{i}.1.1"),
+            a.agent,
+            json!({}),
+            None,
+        );
+        w.judge(&ev, None);
+    }
+    let ev = w.event(
+        &a,
+        t + 10,
+        "s3.amazonaws.com",
+        "GetObject",
+        "3.3.3.3",
+        a.agent,
+        json!({}),
+        None,
+    );
+    assert!(!fired(&w.judge(&ev, None), Detection::NewNetwork));
+}
+
+#[test]
 fn every_detection_is_documented() {
     let doc = std::fs::read_to_string(format!(
         "{}/../../docs/DETECTIONS.md",

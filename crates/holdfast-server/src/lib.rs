@@ -157,7 +157,8 @@ pub fn router(state: AppState) -> Router {
                     "/policy/entities",
                     axum::routing::put(policy::apply_entities),
                 )
-                .layer(RequestBodyLimitLayer::new(DISCOVER_BODY_LIMIT)),
+                .layer(RequestBodyLimitLayer::new(DISCOVER_BODY_LIMIT))
+                .layer(axum::extract::DefaultBodyLimit::max(DISCOVER_BODY_LIMIT)),
         )
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {

@@ -34,9 +34,19 @@ fn generate(count: usize, identities: usize) -> Vec<String> {
     let days = count.div_ceil(per_day).max(1);
     let mut out = Vec::with_capacity(count);
     for d in 0..days {
-        for r in synthetic::ordinary_day(&actors, START + d as i64 * 86_400, 30, &mut rng) {
+        for mut r in synthetic::ordinary_day(&actors, START + d as i64 * 86_400, 30, &mut rng) {
             if out.len() >= count {
                 break;
+            }
+            // Once baselines are mature, one call in 500 comes from somewhere new.
+            if d >= 8
+                && out.len() % 500 == 0
+                && let Some(obj) = r.as_object_mut()
+            {
+                obj.insert(
+                    "sourceIPAddress".into(),
+                    format!("192.0.{}.{}", rng.below(250), 1 + rng.below(250)).into(),
+                );
             }
             out.push(r.to_string());
         }

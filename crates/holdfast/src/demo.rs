@@ -167,6 +167,133 @@ pub async fn scan_repo(c: &Client, dir: &std::path::Path) -> anyhow::Result<Scan
     Ok(c.scan_report(&report).await?)
 }
 
+/// What the demo's event history raised.
+#[derive(Debug, Default)]
+pub struct Monitored {
+    pub events: usize,
+    pub alerts: usize,
+    pub responses: Vec<String>,
+}
+
+/// Eight ordinary days of CloudTrail for three identities of the example estate, ending yesterday,
+/// then today's incident: the CI key used from a laptop on a new network, an access key minted for
+/// another user, a burst of refusals, and the deploy role switching CloudTrail off. Ingested through
+/// the API, so the alerts (and the containment policy allows) are real.
+pub async fn monitor_estate(c: &Client) -> anyhow::Result<Monitored> {
+    use holdfast_monitor::synthetic::{Actor, Rng, ordinary_day, record};
+    use serde_json::json;
+    let today = OffsetDateTime::now_utc()
+        .replace_time(time::Time::MIDNIGHT)
+        .unix_timestamp();
+    let actor = |name: &str, key: &str, net: &str, agent: &'static str, actions| Actor {
+        name: name.into(),
+        access_key: key.into(),
+        network: net.into(),
+        agent,
+        hours: (6, 20),
+        actions,
+        secrets: vec!["prod/payments/db".into(), "prod/payments/stripe".into()],
+    };
+    let boto = "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#5.10.205 md/arch#x86_64 lang/python#3.11.6 Botocore/1.34.0";
+    let tf = "Terraform/1.6.6 (+https://www.terraform.io) terraform-provider-aws/5.31.0 aws-sdk-go-v2/1.24.0 os/linux lang/go#1.21.5";
+    let ci = actor(
+        "user/ci-deployer",
+        "AKIAIOSFODNN7EXAMPLE",
+        "203.0.113.10",
+        boto,
+        vec![
+            ("sts.amazonaws.com", "AssumeRole"),
+            ("s3.amazonaws.com", "PutObject"),
+            ("ecr.amazonaws.com", "GetAuthorizationToken"),
+        ],
+    );
+    let deploy = actor(
+        "role/deploy",
+        "ASIAEXAMPLEDEPLOY001",
+        "203.0.113.11",
+        tf,
+        vec![
+            ("ecs.amazonaws.com", "UpdateService"),
+            ("ecs.amazonaws.com", "DescribeServices"),
+            ("iam.amazonaws.com", "PassRole"),
+        ],
+    );
+    let reporting = actor(
+        "user/reporting-bot",
+        "AKIAEXAMPLEREPORTING",
+        "10.20.0.15",
+        boto,
+        vec![
+            ("athena.amazonaws.com", "StartQueryExecution"),
+            ("s3.amazonaws.com", "GetObject"),
+        ],
+    );
+    let actors = [ci.clone(), deploy.clone(), reporting.clone()];
+    let mut rng = Rng::new(2026);
+    let mut records = vec![];
+    for d in (1..=8).rev() {
+        records.extend(ordinary_day(&actors, today - d * 86_400, 12, &mut rng));
+    }
+    let t = today + 9 * 3600;
+    let laptop = "aws-cli/2.15.0 Python/3.11.6 Darwin/23.1.0 exe/x86_64 prompt/off command/iam.create-access-key";
+    records.push(record(
+        &ci,
+        t,
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        "198.51.100.77",
+        laptop,
+        json!(null),
+        None,
+        1,
+    ));
+    records.push(record(
+        &ci,
+        t + 40,
+        "iam.amazonaws.com",
+        "CreateAccessKey",
+        "198.51.100.77",
+        laptop,
+        json!({"userName": "reporting-bot"}),
+        None,
+        2,
+    ));
+    for i in 0..10 {
+        records.push(record(
+            &reporting,
+            t + 300 + i * 7,
+            "iam.amazonaws.com",
+            "ListAttachedUserPolicies",
+            "198.51.100.77",
+            laptop,
+            json!({"userName": "reporting-bot"}),
+            Some("AccessDenied"),
+            10 + i as u64,
+        ));
+    }
+    records.push(record(
+        &deploy,
+        t + 600,
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        "203.0.113.11",
+        tf,
+        json!({"name": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"}),
+        None,
+        30,
+    ));
+    let file = json!({"Records": records});
+    let r = c
+        .ingest_events(file.to_string().into_bytes(), Some("cloudtrail"), None)
+        .await
+        .context("ingesting the demo's CloudTrail history")?;
+    Ok(Monitored {
+        events: r.accepted,
+        alerts: r.alerts_opened.len(),
+        responses: r.responses,
+    })
+}
+
 /// What discovery brought in.
 #[derive(Debug, Default)]
 pub struct Discovered {
@@ -373,6 +500,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let loaded = load_estate(&client).await?;
     let found = discover_estate(&client).await?;
     let scanned = scan_repo(&client, &args.data).await?;
+    let monitored = monitor_estate(&client).await?;
     let url = &running.url;
     let token = &init.root_token;
     println!(
@@ -387,6 +515,8 @@ Discovered {di} more identities from {ds} sources (AWS IAM, Kubernetes, GitHub A
 state, .env/compose): {dm} are management-plane; {df} findings.
 Scanned a repository with planted secrets: {sm} matched credentials in the inventory (now
 exposures), {su} unknown ones recorded as leaks.
+Ingested {me} CloudTrail events (eight ordinary days and this morning's incident): {ma} alerts;
+automatic containment: {mr}.
 
 Try, in another terminal:
 
@@ -398,6 +528,10 @@ Try, in another terminal:
   holdfast graph blast-radius k8s:prod:serviceaccount:payments/ci-deployer
   holdfast discover sources
   holdfast leak list
+  holdfast alerts list
+  holdfast alerts list --severity critical --json
+  holdfast usage <id of ci-deployer, from `holdfast identity list`>
+  holdfast events ingest crates/holdfast-monitor/tests/fixtures/k8s-audit.jsonl --format kubernetes
   holdfast discover kubernetes examples/estate/kubernetes --system prod --dry-run
   holdfast identity list --owner payments-team --json
   holdfast credential list
@@ -422,6 +556,17 @@ Press Ctrl-C to stop.
         df = found.findings,
         sm = scanned.matched,
         su = scanned.unmatched,
+        me = monitored.events,
+        ma = monitored.alerts,
+        mr = match monitored
+            .responses
+            .iter()
+            .filter(|r| r.ends_with("suspend: done"))
+            .count()
+        {
+            0 => "none".to_string(),
+            n => format!("{n} identities suspended and their leases revoked"),
+        },
     );
     if args.no_wait {
         return running.stop().await;

@@ -30,8 +30,13 @@ fn iam_export() -> Value {
             "InstanceProfileList": [], "RolePolicyList": [], "AttachedManagedPolicies": [],
             "Tags": [{"Key": "owner", "Value": "team-a"}]})
     };
+    let mut ci = user("ci-deployer", "AIDAQX7RZ3CIDEPLOYR1");
+    ci["UserPolicyList"] = json!([{"PolicyName": "ci-deploy", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "s3:*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+         "Resource": "arn:aws:iam::111122223333:user/ci-deployer"}]}}]);
     json!({
-        "UserDetailList": [user("ci-deployer", "AIDAQX7RZ3CIDEPLOYR1"), user("svc-reporting", "AIDAQX7RZ3REPORTSR2")],
+        "UserDetailList": [ci, user("svc-reporting", "AIDAQX7RZ3REPORTSR2")],
         "GroupDetailList": [],
         "RoleDetailList": [role("ops-admin", "AROAQX7RZ3OPSADMIN1"), role("terraform-apply", "AROAQX7RZ3TFAPPLY01"), role("app-reader", "AROAQX7RZ3APPREAD01")],
         "Policies": []
@@ -203,6 +208,21 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
         before
     );
 
+    // A large batch (CloudTrail files and SIEM exports run to megabytes).
+    let actors = holdfast_monitor::synthetic::estate(20, 3);
+    let mut rng = holdfast_monitor::synthetic::Rng::new(5);
+    let big: String =
+        holdfast_monitor::synthetic::ordinary_day(&actors, 1_793_577_600, 250, &mut rng)
+            .iter()
+            .map(|r| format!("{r}\n"))
+            .collect();
+    assert!(big.len() > 4 * 1024 * 1024, "{}", big.len());
+    let r = admin
+        .ingest_events(big.into_bytes(), Some("cloudtrail"), None)
+        .await
+        .unwrap();
+    assert_eq!((r.accepted, r.rejected), (5000, 0));
+
     // People acknowledge and close; closing needs a note.
     let ack = admin
         .update_alert(key[0].id, "ack", Some("looking".into()))
@@ -236,27 +256,21 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
 
     // Usage: what ci-deployer used, with its key, against what it is granted.
     let ci = id_of("ci-deployer");
-    admin
-        .create_entitlement(&holdfast_types::CreateEntitlementRequest {
-            identity: Some(ci.to_string()),
-            system: None,
-            resource: Some("*".into()),
-            actions: vec!["iam:*".into(), "sts:AssumeRole".into(), "s3:*".into()],
-            granted_by: Some("policy ci-deploy".into()),
-        })
-        .await
-        .unwrap();
     let u = admin.usage(ci, Some(3650)).await.unwrap();
     assert!(u.events >= 3, "{u:#?}");
     assert!(u.credentials.contains_key("AKIAQX7RZ3CIDEPLOY01"));
+    let created = u
+        .rightsizing
+        .used
+        .iter()
+        .find(|x| x.action == "iam:CreateAccessKey")
+        .unwrap();
+    assert!(created.granted, "the discovered inline policy covers it");
     assert!(
         u.rightsizing
-            .used
+            .unused
             .iter()
-            .any(|x| x.action == "iam:CreateAccessKey")
-    );
-    assert!(
-        u.rightsizing.unused.iter().any(|x| x.action == "s3:*"),
+            .any(|x| x.action == "s3:*" && x.granted_by.contains("ci-deploy")),
         "{:#?}",
         u.rightsizing
     );
