@@ -37,14 +37,6 @@ impl Severity {
             Self::Critical => "critical",
         }
     }
-
-    fn raise(self) -> Self {
-        match self {
-            Self::Low => Self::Medium,
-            Self::Medium => Self::High,
-            Self::High | Self::Critical => Self::Critical,
-        }
-    }
 }
 
 macro_rules! detections {
@@ -111,6 +103,36 @@ pub struct Config {
     pub enrolment_window_seconds: i64,
 }
 
+impl Config {
+    /// Refuses settings that cannot work (a zero window, a zero threshold), naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        for (k, v) in [
+            ("failure_window_seconds", self.failure_window_seconds),
+            ("secret_window_seconds", self.secret_window_seconds),
+            ("enrolment_window_seconds", self.enrolment_window_seconds),
+            ("learning_days", self.learning_days.max(0) + 1),
+        ] {
+            if v <= 0 {
+                return Err(format!("monitor.{k} must be at least 1"));
+            }
+        }
+        for (k, v) in [
+            ("failure_burst", self.failure_burst),
+            ("secret_burst", self.secret_burst),
+            ("rotation_burst", self.rotation_burst),
+            ("enrolment_burst", self.enrolment_burst),
+        ] {
+            if v == 0 {
+                return Err(format!("monitor.{k} must be at least 1"));
+            }
+        }
+        if self.learning_days < 0 {
+            return Err("monitor.learning_days must not be negative".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -170,12 +192,12 @@ pub struct Profile {
     pub actions: BTreeMap<String, ActionUse>,
     /// Credential → last used.
     pub credentials: BTreeMap<String, i64>,
-    /// Recent authorisation failures (unix seconds).
-    pub failures: Vec<i64>,
-    /// Recent secret reads: when and which.
+    /// Burst windows: recent authorisation failures, secret reads (when and which), rotations
+    /// and enrolments (unix seconds).
+    pub failures: Vec<(i64, String)>,
     pub secret_reads: Vec<(i64, String)>,
-    pub rotations: Vec<i64>,
-    pub enrolments: Vec<i64>,
+    pub rotations: Vec<(i64, String)>,
+    pub enrolments: Vec<(i64, String)>,
     /// Denied events, all time.
     pub denied: u64,
 }
@@ -203,6 +225,11 @@ pub struct Subject {
     pub state: Option<String>,
     /// The presented credential's state: `active`, `revoked`, `expired`.
     pub credential_state: Option<String>,
+    /// Since when the identity has been in its (inactive) state, and the credential in its
+    /// (revoked, expired) state, as far as the inventory knows (unix seconds): events from before
+    /// are not judged as use of an inactive identity (logs arrive late).
+    pub inactive_since: Option<i64>,
+    pub credential_inactive_since: Option<i64>,
     /// When the presented credential was issued (unix seconds).
     pub credential_issued_at: Option<i64>,
     /// When the identity's owner last changed (unix seconds).
@@ -228,8 +255,64 @@ pub struct Hit {
     pub summary: String,
 }
 
-fn prune<T>(v: &mut Vec<T>, keep: impl Fn(&T) -> bool) {
-    v.retain(keep);
+/// Most entries a burst window keeps.
+const MAX_WINDOW: usize = 512;
+
+/// Records an event at `t` in a burst window (with `key` when only distinct keys count, such as
+/// secrets read) and says whether some span shorter than `w` seconds that includes `t` now holds
+/// `n` of them; if so, that span's entries are consumed. A late event counts where it belongs in
+/// time; entries more than six windows behind the newest are dropped.
+fn burst(v: &mut Vec<(i64, String)>, t: i64, key: Option<&str>, w: i64, n: usize) -> bool {
+    let newest = v.iter().map(|e| e.0).max().unwrap_or(t).max(t);
+    let keep = w.saturating_mul(6);
+    v.retain(|e| e.0 > newest - keep);
+    if t <= newest - keep {
+        return false;
+    }
+    let distinct = key.is_some();
+    v.push((t, key.unwrap_or_default().to_string()));
+    v.sort_by_key(|e| e.0);
+    if v.len() > MAX_WINDOW {
+        let extra = v.len() - MAX_WINDOW;
+        v.drain(..extra);
+    }
+    let near: Vec<&(i64, String)> = v.iter().filter(|e| (e.0 - t).abs() < w).collect();
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let (mut i, mut total) = (0usize, 0usize);
+    let mut found: Option<(i64, i64)> = None;
+    for j in 0..near.len() {
+        let Some(right) = near.get(j) else { break };
+        *counts.entry(right.1.as_str()).or_default() += 1;
+        total += 1;
+        while let Some(left) = near.get(i)
+            && right.0 - left.0 >= w
+        {
+            if let Some(c) = counts.get_mut(left.1.as_str()) {
+                *c -= 1;
+                if *c == 0 {
+                    counts.remove(left.1.as_str());
+                }
+            }
+            total -= 1;
+            i += 1;
+        }
+        let have = if distinct { counts.len() } else { total };
+        if let Some(left) = near.get(i)
+            && have >= n
+            && left.0 <= t
+            && t <= right.0
+        {
+            found = Some((left.0, right.0));
+            break;
+        }
+    }
+    match found {
+        Some((a, b)) => {
+            v.retain(|e| e.0 < a || e.0 > b);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Judges `ev` against `profile` and `subject`, then learns from it. `key` names the profile in
@@ -242,7 +325,10 @@ pub fn observe(
     cfg: &Config,
 ) -> Vec<Hit> {
     let mut hits = Vec::new();
-    if ev.actor.kind == ActorKind::Service {
+    if matches!(
+        ev.actor.kind,
+        ActorKind::Service | ActorKind::SystemComponent | ActorKind::External
+    ) {
         return hits;
     }
     let t = ev.at();
@@ -262,10 +348,7 @@ pub fn observe(
     };
 
     // Who is this?
-    if subject.identity.is_none()
-        && !subject.person
-        && !matches!(ev.actor.kind, ActorKind::SystemComponent | ActorKind::Root)
-    {
+    if subject.identity.is_none() && !subject.person && ev.actor.kind != ActorKind::Root {
         let sev = if success && !ev.read_only {
             Severity::High
         } else {
@@ -282,6 +365,7 @@ pub fn observe(
         .state
         .as_deref()
         .filter(|s| matches!(*s, "suspended" | "offboarding" | "offboarded"))
+        && subject.inactive_since.is_none_or(|since| t >= since)
     {
         hit(
             Detection::InactiveIdentityUse,
@@ -302,6 +386,9 @@ pub fn observe(
         .credential_state
         .as_deref()
         .filter(|s| matches!(*s, "revoked" | "expired"))
+        && subject
+            .credential_inactive_since
+            .is_none_or(|since| t >= since)
     {
         let cred = ev.actor.credential.as_deref().unwrap_or("?");
         hit(
@@ -354,11 +441,7 @@ pub fn observe(
         };
         hit(
             Detection::HumanStyleUse,
-            if mp {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            Severity::High,
             family.as_deref().unwrap_or("console"),
             format!("machine identity `{who}` {how}"),
         );
@@ -435,14 +518,11 @@ pub fn observe(
     if ev.outcome == Outcome::Denied {
         profile.denied += 1;
         let w = cfg.failure_window_seconds;
-        prune(&mut profile.failures, |&x| x > t - w && x <= t + w);
-        profile.failures.push(t);
-        if profile.failures.len() >= cfg.failure_burst {
-            profile.failures.clear();
+        if burst(&mut profile.failures, t, None, w, cfg.failure_burst) {
             hit(
                 Detection::AuthFailureBurst,
                 if mp { Severity::High } else { Severity::Medium },
-                &(t / w).to_string(),
+                "",
                 format!(
                     "`{who}` was refused {} times within {} minutes (last: {})",
                     cfg.failure_burst,
@@ -454,19 +534,18 @@ pub fn observe(
     }
     let w = cfg.secret_window_seconds;
     if success && category == Some(Category::SecretRead) {
-        prune(&mut profile.secret_reads, |(x, _)| {
-            *x > t - w && *x <= t + w
-        });
-        let which = ev.resource.clone().unwrap_or_default();
-        if !profile.secret_reads.iter().any(|(_, r)| *r == which) {
-            profile.secret_reads.push((t, which));
-        }
-        if profile.secret_reads.len() >= cfg.secret_burst {
-            profile.secret_reads.clear();
+        let which = ev.resource.as_deref().unwrap_or_default();
+        if burst(
+            &mut profile.secret_reads,
+            t,
+            Some(which),
+            w,
+            cfg.secret_burst,
+        ) {
             hit(
                 Detection::BulkSecretAccess,
                 Severity::High,
-                &(t / w).to_string(),
+                "",
                 format!(
                     "`{who}` read {} distinct secrets within {} minutes",
                     cfg.secret_burst,
@@ -491,33 +570,28 @@ pub fn observe(
             ),
         );
     }
-    if success && category == Some(Category::Rotation) {
-        prune(&mut profile.rotations, |&x| x > t - w && x <= t + w);
-        profile.rotations.push(t);
-        if profile.rotations.len() >= cfg.rotation_burst {
-            profile.rotations.clear();
-            hit(
-                Detection::BulkRotation,
-                if mp { Severity::High } else { Severity::Medium },
-                &(t / w).to_string(),
-                format!(
-                    "`{who}` rotated or deleted {} secrets or keys within {} minutes",
-                    cfg.rotation_burst,
-                    w / 60
-                ),
-            );
-        }
+    if success
+        && category == Some(Category::Rotation)
+        && burst(&mut profile.rotations, t, None, w, cfg.rotation_burst)
+    {
+        hit(
+            Detection::BulkRotation,
+            if mp { Severity::High } else { Severity::Medium },
+            "",
+            format!(
+                "`{who}` rotated or deleted {} secrets or keys within {} minutes",
+                cfg.rotation_burst,
+                w / 60
+            ),
+        );
     }
     if success && category == Some(Category::Enrolment) {
         let w = cfg.enrolment_window_seconds;
-        prune(&mut profile.enrolments, |&x| x > t - w && x <= t + w);
-        profile.enrolments.push(t);
-        if profile.enrolments.len() >= cfg.enrolment_burst {
-            profile.enrolments.clear();
+        if burst(&mut profile.enrolments, t, None, w, cfg.enrolment_burst) {
             hit(
                 Detection::MassEnrolment,
                 Severity::High,
-                &(t / w).to_string(),
+                "",
                 format!(
                     "`{who}` created {} identities or credentials within {} minutes (last: {})",
                     cfg.enrolment_burst,
@@ -591,7 +665,7 @@ pub fn observe(
                     | Detection::MassEnrolment
                     | Detection::BulkSecretAccess
             ) {
-                h.severity = h.severity.raise();
+                h.severity = h.severity.max(Severity::High);
             }
         }
     }
@@ -646,7 +720,14 @@ fn learn(
         u.count += 1;
         u.first = u.first.min(t);
         u.last = u.last.max(t);
-        if let Some(r) = &ev.resource
+        let clipped = ev.resource.as_deref().map(|r| {
+            let mut end = r.len().min(256);
+            while !r.is_char_boundary(end) {
+                end -= 1;
+            }
+            r.get(..end).unwrap_or_default().to_string()
+        });
+        if let Some(r) = &clipped
             && !u.any_resource
             && !u.resources.contains(r)
         {
@@ -672,4 +753,29 @@ fn bump(map: &mut BTreeMap<String, i64>, k: String, t: i64, cap: usize) {
         map.remove(&oldest);
     }
     map.insert(k, t);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_count_within_one_window_even_out_of_order() {
+        let mut v = vec![];
+        // One every 60 s: never three inside 100 s.
+        for t in [0, 60, 120, 180, 240, 300] {
+            assert!(!burst(&mut v, t, None, 100, 3), "{t}");
+        }
+        // A late event at 30 s puts three inside 100 s.
+        assert!(burst(&mut v, 30, None, 100, 3));
+        // Only distinct keys count when keys are given.
+        let mut d = vec![];
+        for _ in 0..5 {
+            assert!(!burst(&mut d, 10, Some("same"), 100, 2));
+        }
+        assert!(burst(&mut d, 11, Some("other"), 100, 2));
+        // Far behind the newest: dropped, not counted.
+        let mut late = vec![(10_000, String::new())];
+        assert!(!burst(&mut late, 10, None, 100, 1));
+    }
 }

@@ -59,6 +59,9 @@ pub enum ActorKind {
     SystemComponent,
     /// Any other Kubernetes user (people, OIDC, certificates).
     KubernetesUser,
+    /// An identity provider's user assuming a role (`WebIdentityUser`, `SAMLUser`, EKS and
+    /// other managed control planes): judged through the role session that follows, not itself.
+    External,
     /// A Holdfast API token.
     HoldfastToken,
     /// Nobody authenticated.

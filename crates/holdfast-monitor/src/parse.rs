@@ -65,10 +65,31 @@ pub struct Parsed {
     /// Records that were read but are not events to judge: Kubernetes stages other than
     /// `ResponseComplete`/`Panic` (the same request logged again).
     pub skipped: usize,
+    /// Errors past [`MAX_ERRORS`], counted but not kept.
+    pub errors_dropped: usize,
 }
 
 /// Most bytes a gzip batch may expand to.
-pub const MAX_EXPANDED: u64 = 512 * 1024 * 1024;
+pub const MAX_EXPANDED: u64 = 256 * 1024 * 1024;
+/// Most events one batch may hold.
+pub const MAX_EVENTS: usize = 250_000;
+/// Most line errors kept per batch (the rest are counted in `errors_dropped`).
+pub const MAX_ERRORS: usize = 1000;
+
+impl Parsed {
+    fn error(&mut self, e: LineError) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(e);
+        } else {
+            self.errors_dropped += 1;
+        }
+    }
+
+    /// Lines or records that could not be read, kept or not.
+    pub fn rejected(&self) -> usize {
+        self.errors.len() + self.errors_dropped
+    }
+}
 
 /// Reads a batch. Gzip (as CloudTrail delivers its files) is expanded first.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, String> {
@@ -110,6 +131,24 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, String> {
         match serde_json::from_str::<RecordsFile>(text) {
             Ok(file) => {
                 read_records(file, first_line, &mut out);
+                return Ok(out);
+            }
+            // Several delivered files back to back (`cat *.json.gz`): one document after another.
+            Err(_)
+                if serde_json::Deserializer::from_str(text)
+                    .into_iter::<serde::de::IgnoredAny>()
+                    .count()
+                    > 1
+                    && serde_json::Deserializer::from_str(text)
+                        .into_iter::<RecordsFile>()
+                        .all(|d| d.is_ok()) =>
+            {
+                for file in serde_json::Deserializer::from_str(text)
+                    .into_iter::<RecordsFile>()
+                    .flatten()
+                {
+                    read_records(file, first_line, &mut out);
+                }
                 return Ok(out);
             }
             // Several delivered files, one per line: read line by line below.
@@ -159,19 +198,26 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, String> {
                 .map_err(|e| format!("not a Kubernetes audit event: {e}"))
                 .and_then(kubernetes_event),
             Format::Holdfast => holdfast_event(l).map(Some),
-            Format::Auto => Err(
+            Format::Auto => Err(if serde_json::from_str::<IgnoredAny>(l).is_err() {
+                "not JSON".to_string()
+            } else {
                 "not a CloudTrail record, a Kubernetes audit event or a Holdfast audit record"
-                    .into(),
-            ),
+                    .to_string()
+            }),
         };
         match result {
             Ok(Some(ev)) => out.events.push(ev),
             Ok(None) => out.skipped += 1,
-            Err(reason) => out.errors.push(LineError {
+            Err(reason) => out.error(LineError {
                 line: line_no,
                 record: None,
                 reason,
             }),
+        }
+        if out.events.len() > MAX_EVENTS {
+            return Err(format!(
+                "the batch holds more than {MAX_EVENTS} events: send it in smaller batches"
+            ));
         }
     }
     Ok(out)
@@ -182,12 +228,31 @@ fn looks_like_records_document(s: &str) -> bool {
         .is_some_and(|head| head.contains("\"Records\""))
 }
 
+/// The top-level keys that tell the formats apart (values are skipped, so a value that happens to
+/// read `"auditID"` decides nothing).
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "auditID", default)]
+    audit_id: Option<IgnoredAny>,
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<IgnoredAny>,
+    #[serde(rename = "Records", default)]
+    records: Option<IgnoredAny>,
+    #[serde(default)]
+    actor: Option<IgnoredAny>,
+    #[serde(default)]
+    body: Option<IgnoredAny>,
+}
+
 fn sniff(line: &str) -> Format {
-    if line.contains("\"auditID\"") {
+    let Ok(p) = serde_json::from_str::<Probe>(line) else {
+        return Format::Auto;
+    };
+    if p.audit_id.is_some() {
         Format::Kubernetes
-    } else if line.contains("\"eventSource\"") || looks_like_records_document(line) {
+    } else if p.event_source.is_some() || p.records.is_some() {
         Format::Cloudtrail
-    } else if line.contains("\"actor\"") || line.contains("\"body\"") {
+    } else if p.actor.is_some() || p.body.is_some() {
         Format::Holdfast
     } else {
         Format::Auto
@@ -207,7 +272,7 @@ fn read_records(file: RecordsFile, line: usize, out: &mut Parsed) {
             .and_then(cloudtrail_event);
         match parsed {
             Ok(ev) => out.events.push(ev),
-            Err(reason) => out.errors.push(LineError {
+            Err(reason) => out.error(LineError {
                 line,
                 record: Some(i),
                 reason,
@@ -281,7 +346,7 @@ impl Text<'_> {
     }
 }
 
-/// A nested object that tolerates `null` and other JSON (read as absent).
+/// A nested value that may be `null` (read as absent).
 #[derive(Debug)]
 struct Lenient<T>(Option<T>);
 
@@ -427,14 +492,13 @@ fn clip(s: &str) -> &str {
 
 /// Error codes that mean authentication or authorisation refused the call.
 fn is_denial_code(code: &str) -> bool {
-    const DENIALS: [&str; 9] = [
+    const DENIALS: [&str; 8] = [
         "AccessDenied",
         "Unauthorized",
         "UnauthorizedOperation",
         "AuthFailure",
         "InvalidClientTokenId",
         "SignatureDoesNotMatch",
-        "ExpiredToken",
         "Forbidden",
         "NotAuthorized",
     ];
@@ -475,8 +539,8 @@ fn cloudtrail_event(r: CtRecord) -> Result<Event, String> {
             issuer.arn.owned().or_else(|| ui.arn.owned()),
             issuer.user_name.owned(),
         ),
-        "WebIdentityUser" | "SAMLUser" => (
-            ActorKind::Federated,
+        "WebIdentityUser" | "SAMLUser" | "IdentityCenterUser" => (
+            ActorKind::External,
             ui.user_name
                 .get()
                 .map(|u| format!("{}:{u}", ui.identity_provider.get().unwrap_or("idp"))),
@@ -546,7 +610,7 @@ fn cloudtrail_event(r: CtRecord) -> Result<Event, String> {
     let action = if is_console && name == "ConsoleLogin" {
         "signin:ConsoleLogin".to_string()
     } else {
-        format!("{service}:{name}")
+        iam_action(service, name)
     };
     Ok(Event {
         time,
@@ -569,6 +633,30 @@ fn cloudtrail_event(r: CtRecord) -> Result<Event, String> {
         target_user: params.user_name.owned(),
         read_only,
     })
+}
+
+/// The IAM action a CloudTrail event stands for, where the two differ: Lambda's API-versioned
+/// names (`GetFunction20150331v2` → `lambda:GetFunction`), CloudWatch's `monitoring` source, S3
+/// object listings (`ListObjects`, `ListObjectsV2` → `s3:ListBucket`).
+fn iam_action(service: &str, name: &str) -> String {
+    let service = match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    let name = match (service, name) {
+        ("s3", "ListObjects" | "ListObjectsV2" | "ListObjectVersions") => "ListBucket",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "HeadBucket") => "ListBucket",
+        ("lambda", n) => {
+            // Strip a trailing API date (8 digits) and optional `v<n>`.
+            let trimmed = n.trim_end_matches(|c: char| c.is_ascii_digit());
+            let trimmed = trimmed.strip_suffix('v').unwrap_or(trimmed);
+            let base = trimmed.trim_end_matches(|c: char| c.is_ascii_digit());
+            if n.len() - base.len() >= 8 { base } else { n }
+        }
+        (_, n) => n,
+    };
+    format!("{service}:{name}")
 }
 
 /// `arn:aws:sts::1:assumed-role/name/session` → `arn:aws:iam::1:role/name`.
@@ -697,6 +785,16 @@ fn kubernetes_event(e: K8sEvent) -> Result<Option<Event>, String> {
         )
     } else if username == "system:anonymous" {
         (ActorKind::Anonymous, None, None)
+    } else if username.starts_with("arn:aws") {
+        // An EKS access entry or aws-auth mapping: the IAM principal itself.
+        let principal = if username.contains(":assumed-role/") {
+            role_of_session(username)
+        } else {
+            username.to_string()
+        };
+        (ActorKind::KubernetesUser, Some(principal), None)
+    } else if username.starts_with("eks:") || username.starts_with("aks-") {
+        (ActorKind::External, Some(username.to_string()), None)
     } else if username.starts_with("system:") {
         (ActorKind::SystemComponent, Some(username.to_string()), None)
     } else {
@@ -872,6 +970,32 @@ mod tests {
             role_of_session("arn:aws-cn:sts::1:assumed-role/r/s"),
             "arn:aws-cn:iam::1:role/r"
         );
+    }
+
+    #[test]
+    fn values_never_decide_the_format() {
+        let line = r#"{"eventTime":"2024-01-01T00:00:00Z","eventSource":"iam.amazonaws.com","eventName":"PutRolePolicy","requestParameters":{"policyName":"auditID","roleName":"\"auditID\""},"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}}"#;
+        let p = parse(line.as_bytes(), Format::Auto).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.events[0].action, "iam:PutRolePolicy");
+    }
+
+    #[test]
+    fn delivered_files_back_to_back_all_count() {
+        let one = r#"{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListObjectsV2"}]}"#;
+        let two = r#"{"Records":[{"eventTime":"2024-01-01T00:00:01Z","eventSource":"lambda.amazonaws.com","eventName":"GetFunction20150331v2"}]}"#;
+        let p = parse(format!("{one}{two}").as_bytes(), Format::Auto).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let actions: Vec<&str> = p.events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["s3:ListBucket", "lambda:GetFunction"]);
+    }
+
+    #[test]
+    fn line_errors_are_capped_and_counted() {
+        let text = "x\n".repeat(MAX_ERRORS + 10);
+        let p = parse(text.as_bytes(), Format::Auto).unwrap();
+        assert_eq!(p.errors.len(), MAX_ERRORS);
+        assert_eq!(p.rejected(), MAX_ERRORS + 10);
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl World {
 
     /// A time inside the actor's working hours on the day after the history.
     fn working(&self, a: &Actor) -> i64 {
-        START + 8 * DAY + i64::from(a.hours.0) * 3600 + 60
+        START + 9 * DAY + i64::from(a.hours.0) * 3600 + 60
     }
 }
 
@@ -350,6 +350,15 @@ fn an_ordinary_day_stays_quiet_and_every_attack_fires() {
     revoked.credential_state = Some("revoked".into());
     let hits = w.judge(&ev, Some(revoked));
     assert!(fired(&hits, Detection::InactiveIdentityUse), "{hits:?}");
+
+    // Events from before the suspension (logs arrive late) are not use of a suspended identity.
+    let mut later = subject_for(&d);
+    later.state = Some("suspended".into());
+    later.inactive_since = Some(ev.at() + 60);
+    assert!(!fired(
+        &w.judge(&ev, Some(later)),
+        Detection::InactiveIdentityUse
+    ));
 
     // A credential from before an ownership change.
     let mut handed_over = subject_for(&d);

@@ -198,6 +198,7 @@ fn desired_identity(
         existing.is_some() && has_value && !next_provenance_has(existing, field)
     };
     let keep_owner = person_set("owner", next.owner_id.is_some());
+    let mut owner_changed: Option<String> = None;
     let keep_purpose = person_set("purpose", next.purpose.is_some());
     let keep_environment = person_set("environment", next.environment.is_some());
     next.kind = d.kind;
@@ -209,6 +210,11 @@ fn desired_identity(
     if !keep_owner && let Some(owner) = &d.owner {
         match resolve_owner(owners, &owner.value) {
             Some(o) => {
+                if existing.is_some_and(|e| e.owner_id.is_some() && e.owner_id != Some(o.id))
+                    && let Ok(at) = now.format(&time::format_description::well_known::Rfc3339)
+                {
+                    owner_changed = Some(at);
+                }
                 next.owner_id = Some(o.id);
                 provenance.insert("owner".to_string(), owner.from.clone());
             }
@@ -272,6 +278,17 @@ fn desired_identity(
         "source_kind".into(),
         serde_json::Value::String(d.source_kind.clone()),
     );
+    // Facts Holdfast itself keeps on an identity (`holdfast.io/…`, such as when its owner changed)
+    // survive a re-import.
+    for (k, v) in &current_attributes_to_keep(&next) {
+        attributes.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if let Some(at) = owner_changed {
+        attributes.insert(
+            crate::routes::identities::OWNER_CHANGED_AT.into(),
+            serde_json::Value::String(at),
+        );
+    }
     next.attributes = attributes;
     next.provenance = provenance;
     if !next.tier_override {
@@ -682,4 +699,12 @@ pub async fn plan(
     }
     report.changed = !changes.is_empty();
     Ok((changes, report))
+}
+
+fn current_attributes_to_keep(i: &Identity) -> Vec<(String, serde_json::Value)> {
+    i.attributes
+        .iter()
+        .filter(|(k, _)| k.starts_with("holdfast.io/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }

@@ -23,10 +23,22 @@ use crate::state::Ctx;
 
 /// Monitoring settings (`[monitor]` of the server's configuration) and the lock that makes one
 /// node ingest one batch at a time (profiles are read, judged and written back as a unit).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MonitorState {
     pub config: holdfast_monitor::Config,
     pub ingest: tokio::sync::Mutex<()>,
+    /// Batches being parsed at once (each can take hundreds of MiB while it is read).
+    pub parsing: tokio::sync::Semaphore,
+}
+
+impl MonitorState {
+    pub fn new(config: holdfast_monitor::Config) -> Self {
+        Self {
+            config,
+            ingest: Default::default(),
+            parsing: tokio::sync::Semaphore::new(2),
+        }
+    }
 }
 
 /// The label an owner sets to declare an identity's actions (comma-separated patterns).
@@ -76,6 +88,14 @@ async fn identity_by_external_id(
         q = q.filter(Filter::Eq("source", Value::text(s)));
     }
     let mut found: Vec<Identity> = find(ctx.store(), &q).await?;
+    // The same name in two sources (two clusters) is ambiguous without `source`: left unmapped
+    // rather than pinned on the wrong one (and contained there).
+    let mut sources: Vec<&str> = found.iter().map(|i| i.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if sources.len() > 1 {
+        return Ok(None);
+    }
     // One still present at its source wins over one that vanished.
     found.sort_by_key(|i| (i.missing_since.is_some(), i.created_at));
     Ok(found.into_iter().next())
@@ -127,7 +147,19 @@ async fn resolve(ctx: &Ctx, ev: &Event, source: Option<&str>) -> ApiResult<Resol
         }
         _ => {}
     }
+    // AWS IAM Identity Center permission sets are people signing in through SSO.
+    if identity.as_ref().is_some_and(|i| {
+        i.name.starts_with("AWSReservedSSO_")
+            || i.external_id
+                .as_deref()
+                .is_some_and(|x| x.contains(":role/aws-reserved/sso.amazonaws.com/"))
+    }) {
+        r.subject.person = true;
+    }
     if let Some(c) = &credential {
+        if c.state != holdfast_core::CredentialState::Active {
+            r.subject.credential_inactive_since = Some(unix(c.updated_at));
+        }
         r.subject.credential_state = Some(c.state.as_str().to_string());
         r.subject.credential_issued_at = Some(unix(c.issued_at.unwrap_or(c.created_at)));
     }
@@ -136,6 +168,9 @@ async fn resolve(ctx: &Ctx, ev: &Event, source: Option<&str>) -> ApiResult<Resol
         r.subject.identity = Some(i.id.to_string());
         r.subject.tier = Some(i.tier.as_str().to_string());
         r.subject.state = Some(i.state.as_str().to_string());
+        if i.state != LifecycleState::Active {
+            r.subject.inactive_since = Some(unix(i.updated_at));
+        }
         r.subject.owner_changed_at = i
             .attributes
             .get(crate::routes::identities::OWNER_CHANGED_AT)
@@ -178,10 +213,12 @@ pub async fn ingest(
     let _one_batch = state.monitor.ingest.lock().await;
     let cfg = &state.monitor.config;
     let now = ctx.now();
+    let rejected = parsed.rejected();
     let Parsed {
         mut events,
         errors,
         skipped,
+        ..
     } = parsed;
     events.sort_by_key(|e| e.time);
 
@@ -221,6 +258,8 @@ pub async fn ingest(
     let mut alerts: BTreeMap<String, Alert> = BTreeMap::new();
     let mut alert_versions: HashMap<Uuid, i64> = HashMap::new();
     let mut opened: Vec<Uuid> = vec![];
+    // Stored alerts' severity before this batch, to respond when it rises.
+    let mut severity_before: HashMap<Uuid, holdfast_monitor::Severity> = HashMap::new();
     let mut mapped = 0;
     let mut unknown: HashSet<String> = HashSet::new();
     for (ev, k) in events.iter().zip(order.iter()) {
@@ -256,6 +295,7 @@ pub async fn ingest(
             let mut a = match open_alert(ctx, &hit.dedup).await? {
                 Some(mut a) => {
                     alert_versions.insert(a.id, a.version);
+                    severity_before.insert(a.id, a.severity);
                     a.add_event(ev);
                     a
                 }
@@ -315,7 +355,7 @@ pub async fn ingest(
     let report = IngestReport {
         batch: batch.id,
         accepted: batch.events.len(),
-        rejected: errors.len(),
+        rejected,
         errors: errors.into_iter().take(MAX_REPORTED_ERRORS).collect(),
         skipped,
         mapped,
@@ -342,22 +382,35 @@ pub async fn ingest(
 
     // After the commit: tell people, and contain where policy says so.
     let mut report = report;
-    for id in &opened {
-        let Some(alert) = alerts.values().find(|a| a.id == *id).cloned() else {
+    for alert in alerts.values() {
+        let new = opened.contains(&alert.id);
+        let raised = severity_before
+            .get(&alert.id)
+            .is_some_and(|before| alert.severity > *before);
+        if !new && !raised {
             continue;
-        };
-        notify(ctx, &alert);
-        report.responses.extend(respond(ctx, alert).await);
+        }
+        notify(
+            ctx,
+            alert,
+            if new { "alert.opened" } else { "alert.raised" },
+        );
+        report.responses.extend(respond(ctx, alert.clone()).await);
     }
     Ok(report)
 }
 
 async fn open_alert(ctx: &Ctx, dedup: &str) -> ApiResult<Option<Alert>> {
-    let q = Query::new(Table::Alerts)
-        .filter(Filter::Eq("dedup", Value::text(dedup)))
-        .limit(50);
-    let found: Vec<Alert> = find(ctx.store(), &q).await?;
-    Ok(found.into_iter().find(|a| a.state != AlertState::Closed))
+    for state in [AlertState::Open, AlertState::Acknowledged] {
+        let q = Query::new(Table::Alerts)
+            .filter(Filter::Eq("dedup", Value::text(dedup)))
+            .filter(Filter::Eq("state", Value::text(state.as_str())))
+            .limit(1);
+        if let Some(a) = find::<Alert>(ctx.store(), &q).await?.into_iter().next() {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
 }
 
 fn new_alert(hit: &Hit, r: &Resolved, ev: &Event, now: OffsetDateTime) -> Alert {
@@ -392,12 +445,12 @@ fn new_alert(hit: &Hit, r: &Resolved, ev: &Event, now: OffsetDateTime) -> Alert 
 }
 
 /// Posts a new alert to `[rotators.alerts]` in the background (alerts never hold a secret).
-fn notify(ctx: &Ctx, alert: &Alert) {
+fn notify(ctx: &Ctx, alert: &Alert, kind: &str) {
     let Some(spec) = ctx.state.rotators.alerts.clone() else {
         return;
     };
     let body = json!({
-        "kind": "alert.opened",
+        "kind": kind,
         "alert": alert.id,
         "detection": alert.detection,
         "title": alert.title,
@@ -492,7 +545,12 @@ async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
                 continue;
             }
         };
-        if !decision.allowed {
+        if !decision.allowed
+            || alert
+                .responses
+                .iter()
+                .any(|t| t.action == action && t.outcome.starts_with("done"))
+        {
             continue;
         }
         let outcome = match take(ctx, &alert, &identity, action).await {

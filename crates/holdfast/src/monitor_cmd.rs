@@ -88,10 +88,18 @@ pub async fn events(c: &Client, json: bool, cmd: EventsCmd) -> anyhow::Result<()
     };
     let mut total: Option<IngestReport> = None;
     for (offset, body) in chunks {
-        let mut r = c
-            .ingest_events(body, Some(&format), source.as_deref())
-            .await
-            .with_context(|| format!("ingesting lines after {offset}"))?;
+        // A batch that met another replica's change to the same profile or alert (409) changed
+        // nothing: send it again.
+        let mut attempt = 0;
+        let mut r = loop {
+            match c
+                .ingest_events(body.clone(), Some(&format), source.as_deref())
+                .await
+            {
+                Err(e) if e.status() == Some(409) && attempt < 5 => attempt += 1,
+                other => break other.with_context(|| format!("ingesting lines after {offset}"))?,
+            }
+        };
         for e in &mut r.errors {
             e.line += offset;
         }

@@ -119,7 +119,10 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         insecure_http: args.insecure_http.or(file.insecure_http).unwrap_or(false),
         unseal_key_file: args.unseal_key_file.or(file.unseal_key_file),
         rotators: file.rotators,
-        monitor: file.monitor,
+        monitor: {
+            file.monitor.validate().map_err(anyhow::Error::msg)?;
+            file.monitor
+        },
     })
 }
 
@@ -291,10 +294,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         policy,
         tokens: Default::default(),
         grants: Arc::new(load_grant_signer(&settings.data)?),
-        monitor: Arc::new(holdfast_server::monitoring::MonitorState {
-            config: settings.monitor.clone(),
-            ingest: Default::default(),
-        }),
+        monitor: Arc::new(holdfast_server::monitoring::MonitorState::new(
+            settings.monitor.clone(),
+        )),
     };
     holdfast_server::routes::requests::publish_grant_key(&state)
         .await

@@ -50,6 +50,13 @@ pub async fn ingest(
             "is empty: send JSON lines or a CloudTrail log file",
         ));
     }
+    let _slot = ctx
+        .state
+        .monitor
+        .parsing
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("waiting to read the batch", e))?;
     let parsed = tokio::task::spawn_blocking(move || holdfast_monitor::parse(&body, format))
         .await
         .map_err(|e| ApiError::internal("reading the batch", e))?
@@ -64,7 +71,7 @@ pub async fn ingest(
             "body",
             format!(
                 "holds no event Holdfast can read: {} lines rejected{first}",
-                parsed.errors.len()
+                parsed.rejected()
             ),
         ));
     }

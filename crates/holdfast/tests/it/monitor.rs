@@ -178,6 +178,34 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
     assert!(audit.iter().any(|r| r.event.action == "identity.transition"
         && r.event.detail["alert"] == json!(off[0].id.to_string())));
 
+    // A log shipper: a reader in the group `ingest` sends events; a plain reader cannot.
+    let mint = |groups: Vec<String>| holdfast_types::CreateTokenRequest {
+        name: Some("shipper".into()),
+        roles: vec![holdfast_core::Role::Reader],
+        identity: None,
+        groups,
+        ttl_seconds: Some(600),
+    };
+    let shipper = admin
+        .create_token(&mint(vec!["ingest".into()]))
+        .await
+        .unwrap()
+        .token;
+    let reader = admin.create_token(&mint(vec![])).await.unwrap().token;
+    let lines = std::fs::read(fixture("cloudtrail-lines.jsonl")).unwrap();
+    let e = s
+        .client(Some(&reader))
+        .ingest_events(lines.clone(), None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(403));
+    let r = s
+        .client(Some(&shipper))
+        .ingest_events(lines, None, None)
+        .await
+        .unwrap();
+    assert_eq!(r.accepted, 5);
+
     // JSON lines with a broken line: the good ones count, the bad one is named.
     let body = std::fs::read(fixture("cloudtrail-lines.jsonl")).unwrap();
     let r = admin.ingest_events(body, None, None).await.unwrap();
