@@ -401,16 +401,24 @@ pub async fn ingest(
 }
 
 async fn open_alert(ctx: &Ctx, dedup: &str) -> ApiResult<Option<Alert>> {
-    for state in [AlertState::Open, AlertState::Acknowledged] {
+    // By the dedup index alone (a key is reopened only after it was closed, so few rows share
+    // one); a second filter on the low-selectivity state column would lead the planner astray.
+    let mut after = None;
+    loop {
         let q = Query::new(Table::Alerts)
             .filter(Filter::Eq("dedup", Value::text(dedup)))
-            .filter(Filter::Eq("state", Value::text(state.as_str())))
-            .limit(1);
-        if let Some(a) = find::<Alert>(ctx.store(), &q).await?.into_iter().next() {
+            .after(after)
+            .limit(200);
+        let page: Vec<Alert> = find(ctx.store(), &q).await?;
+        let n = page.len();
+        after = page.last().map(|a| a.id);
+        if let Some(a) = page.into_iter().find(|a| a.state != AlertState::Closed) {
             return Ok(Some(a));
         }
+        if n < 200 {
+            return Ok(None);
+        }
     }
-    Ok(None)
 }
 
 fn new_alert(hit: &Hit, r: &Resolved, ev: &Event, now: OffsetDateTime) -> Alert {
