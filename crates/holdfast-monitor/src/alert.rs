@@ -93,6 +93,10 @@ pub struct Alert {
     pub events: Vec<Event>,
     #[serde(default)]
     pub responses: Vec<ResponseTaken>,
+    /// Notification and automatic responses are owed (set in the transaction that opened or
+    /// raised the alert, cleared once they ran): a crash in between is retried by the sweeper.
+    #[serde(default)]
+    pub respond_pending: bool,
     #[serde(default)]
     pub acknowledged_by: Option<String>,
     #[serde(default)]

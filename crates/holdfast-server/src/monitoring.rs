@@ -340,7 +340,26 @@ pub async fn ingest(
         }
     }
     let mut updated = vec![];
+    let mut owed: Vec<(Uuid, &'static str)> = vec![];
     for a in alerts.values_mut() {
+        let new = opened.contains(&a.id);
+        let raised = severity_before
+            .get(&a.id)
+            .is_some_and(|before| a.severity > *before);
+        if new || raised {
+            let actions = match a.identity_id {
+                Some(id) => match get::<Identity>(ctx.store(), id).await? {
+                    Some(i) => permitted(ctx, a, &i).unwrap_or_default(),
+                    None => vec![],
+                },
+                None => vec![],
+            };
+            // Owed only when there is something to send or do.
+            if state.rotators.alerts.is_some() || !actions.is_empty() {
+                a.respond_pending = true;
+                owed.push((a.id, if new { "alert.opened" } else { "alert.raised" }));
+            }
+        }
         match alert_versions.get(&a.id) {
             Some(v) => {
                 a.version = v + 1;
@@ -382,19 +401,11 @@ pub async fn ingest(
 
     // After the commit: tell people, and contain where policy says so.
     let mut report = report;
-    for alert in alerts.values() {
-        let new = opened.contains(&alert.id);
-        let raised = severity_before
-            .get(&alert.id)
-            .is_some_and(|before| alert.severity > *before);
-        if !new && !raised {
+    for (id, kind) in owed {
+        let Some(alert) = alerts.values().find(|a| a.id == id) else {
             continue;
-        }
-        notify(
-            ctx,
-            alert,
-            if new { "alert.opened" } else { "alert.raised" },
-        );
+        };
+        notify(ctx, alert, kind);
         report.responses.extend(respond(ctx, alert.clone()).await);
     }
     Ok(report)
@@ -444,6 +455,7 @@ fn new_alert(hit: &Hit, r: &Resolved, ev: &Event, now: OffsetDateTime) -> Alert 
         last_seen: ev.time,
         events: vec![ev.clone()],
         responses: vec![],
+        respond_pending: false,
         acknowledged_by: None,
         closed_by: None,
         note: None,
@@ -495,14 +507,13 @@ pub const RESPONSES: [&str; 3] = ["revoke_leases", "suspend", "rotate_secrets"];
 /// Takes the responses policy permits for a new alert on an identity: asks Cedar
 /// `Holdfast::Detection::"<id>"` → `respond.<action>` → `Holdfast::Identity::"<id>"` with the
 /// alert's severity, detection and the identity's tier and kind, then acts and audits each one.
-async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
-    let mut out = vec![];
-    let Some(identity_id) = alert.identity_id else {
-        return out;
-    };
-    let Ok(Some(identity)) = get::<Identity>(ctx.store(), identity_id).await else {
-        return out;
-    };
+/// The responses policy permits for `alert` on `identity` and that were not already done, with
+/// the policies that permit them.
+fn permitted(
+    ctx: &Ctx,
+    alert: &Alert,
+    identity: &Identity,
+) -> Result<Vec<(&'static str, Vec<String>)>, String> {
     let active = ctx.state.policy.current();
     let entities = json!([
         {"uid": {"type": "Holdfast::Detection", "id": alert.detection.id()},
@@ -511,17 +522,14 @@ async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
          "attrs": {"name": identity.name, "kind": identity.kind.as_str(), "tier": identity.tier.as_str(), "owner": ""},
          "parents": []},
     ]);
-    let entities = match active.engine.entities(entities) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "automatic response: entities");
-            return out;
-        }
-    };
+    let entities = active
+        .engine
+        .entities(entities)
+        .map_err(|e| format!("entities: {e}"))?;
     // The moment as every decision sees it; Holdfast itself acts, so there is no token age and
     // no step-up ("never").
     let now = ctx.now();
-    let context = match holdfast_policy::complete_context(
+    let context = holdfast_policy::complete_context(
         &json!({
             "source": "holdfast",
             "tier": identity.tier.as_str(),
@@ -531,14 +539,9 @@ async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
         }),
         i64::from(now.hour()),
         i64::from(now.weekday().number_from_monday()),
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "automatic response: context");
-            return out;
-        }
-    };
-    let mut taken = vec![];
+    )
+    .map_err(|e| format!("context: {e}"))?;
+    let mut out = vec![];
     for action in RESPONSES {
         let q = holdfast_policy::Query {
             principal: format!("Holdfast::Detection::{:?}", alert.detection.id()),
@@ -546,21 +549,40 @@ async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
             resource: format!("Holdfast::Identity::{:?}", identity.id.to_string()),
             context: context.clone(),
         };
-        let decision = match active.engine.decide(&q, &entities) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, action, "automatic response: decision");
-                continue;
-            }
-        };
-        if !decision.allowed
-            || alert
-                .responses
-                .iter()
-                .any(|t| t.action == action && t.outcome.starts_with("done"))
-        {
-            continue;
+        let decision = active
+            .engine
+            .decide(&q, &entities)
+            .map_err(|e| format!("decision: {e}"))?;
+        let done = alert
+            .responses
+            .iter()
+            .any(|t| t.action == action && t.outcome.starts_with("done"));
+        if decision.allowed && !done {
+            out.push((action, decision.policies));
         }
+    }
+    Ok(out)
+}
+
+async fn respond(ctx: &Ctx, alert: Alert) -> Vec<String> {
+    let mut out = vec![];
+    let identity = match alert.identity_id {
+        Some(id) => get::<Identity>(ctx.store(), id).await.ok().flatten(),
+        None => None,
+    };
+    let actions = match &identity {
+        Some(i) => permitted(ctx, &alert, i).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "automatic response");
+            vec![]
+        }),
+        None => vec![],
+    };
+    let (Some(identity), false) = (identity, actions.is_empty()) else {
+        settle(ctx, alert.id, vec![]).await;
+        return out;
+    };
+    let mut taken = vec![];
+    for (action, policies) in actions {
         let outcome = match take(ctx, &alert, &identity, action).await {
             Ok(done) => done,
             Err(e) => format!("failed: {}", e.message),
@@ -569,40 +591,72 @@ async fn respond(ctx: &Ctx, mut alert: Alert) -> Vec<String> {
         taken.push(ResponseTaken {
             action: action.to_string(),
             outcome,
-            policies: decision.policies,
+            policies,
             at: ctx.now(),
         });
     }
-    if taken.is_empty() {
-        return out;
-    }
-    // Record them on the alert (a fresh read: another batch may have added events meanwhile).
+    settle(ctx, alert.id, taken).await;
+    out
+}
+
+/// Records the responses taken on the alert and clears its debt (a fresh read: another batch may
+/// have added events meanwhile). The audit record lists what was done.
+async fn settle(ctx: &Ctx, id: Uuid, taken: Vec<ResponseTaken>) {
     for _ in 0..3 {
-        let Ok(Some(mut current)) = get::<Alert>(ctx.store(), alert.id).await else {
-            break;
+        let Ok(Some(mut current)) = get::<Alert>(ctx.store(), id).await else {
+            return;
         };
+        if !current.respond_pending && taken.is_empty() {
+            return;
+        }
         current.responses.extend(taken.iter().cloned());
+        current.respond_pending = false;
         current.version += 1;
         current.updated_at = ctx.now();
         let Ok(change) = Change::update(&current) else {
-            break;
+            return;
         };
+        let done: Vec<String> = taken
+            .iter()
+            .map(|t| format!("{}: {}", t.action, t.outcome))
+            .collect();
         if ctx
             .commit(
                 vec![change],
                 "alert.responded",
-                Some(format!("alert:{}", alert.id)),
-                json!({"responses": taken.iter().map(|t| format!("{}: {}", t.action, t.outcome)).collect::<Vec<_>>()}),
+                Some(format!("alert:{id}")),
+                json!({ "responses": done }),
             )
             .await
             .is_ok()
         {
-            alert = current;
-            break;
+            return;
         }
     }
-    let _ = alert;
-    out
+}
+
+/// Runs the notifications and responses a crash left owed (alerts still marked pending a while
+/// after they were written). Called by the sweeper.
+pub async fn retry_owed(state: &crate::state::AppState) -> ApiResult<usize> {
+    let ctx = Ctx::system(state);
+    let owed: Vec<Alert> = find_all(
+        ctx.store(),
+        vec![Filter::Eq("pending", holdfast_store::Value::Int(Some(1)))],
+        100,
+    )
+    .await?;
+    let now = ctx.now();
+    let mut n = 0;
+    for alert in owed {
+        // A batch on another node may be responding right now.
+        if now - alert.updated_at < time::Duration::seconds(30) {
+            continue;
+        }
+        notify(&ctx, &alert, "alert.opened");
+        respond(&ctx, alert).await;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Carries out one response; each is its own audited change.

@@ -111,6 +111,9 @@ pub struct RequestMeta {
     pub source: Option<String>,
 }
 
+/// The request id of work Holdfast does on its own.
+pub const SYSTEM_REQUEST_ID: &str = "holdfast";
+
 /// Everything a handler needs: state, the caller, the request's metadata.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -161,9 +164,23 @@ impl Ctx {
     }
 
     fn actor(&self) -> String {
-        self.principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_string(), Principal::actor)
+        match &self.principal {
+            Some(p) => p.actor(),
+            None if self.meta.request_id == SYSTEM_REQUEST_ID => "holdfast".to_string(),
+            None => "anonymous".to_string(),
+        }
+    }
+
+    /// A context for work Holdfast does on its own (the sweeper): audited as `holdfast`.
+    pub fn system(state: &AppState) -> Self {
+        Ctx {
+            state: state.clone(),
+            principal: None,
+            meta: RequestMeta {
+                request_id: SYSTEM_REQUEST_ID.to_string(),
+                source: None,
+            },
+        }
     }
 
     /// An audit event for this request.

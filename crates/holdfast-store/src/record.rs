@@ -148,7 +148,14 @@ impl Table {
             Self::Leases => &["state", "holder", "request"],
             Self::GrantKeys => &["kid"],
             Self::Reviews => &["state", "request"],
-            Self::Alerts => &["dedup", "state", "severity", "detection", "identity_id"],
+            Self::Alerts => &[
+                "dedup",
+                "state",
+                "severity",
+                "detection",
+                "identity_id",
+                "pending",
+            ],
             Self::Profiles => &["identity_id", "actor"],
             Self::EventBatches => &["format"],
         }
@@ -543,6 +550,7 @@ record!(Alert, Table::Alerts, |r| {
         Value::text(r.severity.as_str()),
         Value::text(r.detection.id()),
         Value::opt_text(r.identity_id),
+        Value::Int(Some(i64::from(r.respond_pending))),
     ]
 });
 

@@ -178,9 +178,10 @@ CREATE INDEX ix_reviews_state ON reviews (state);
 CREATE TABLE alerts (
     id TEXT PRIMARY KEY, version BIGINT NOT NULL,
     dedup TEXT NOT NULL, state TEXT NOT NULL, severity TEXT NOT NULL,
-    detection TEXT NOT NULL, identity_id TEXT,
+    detection TEXT NOT NULL, identity_id TEXT, pending BIGINT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE INDEX ix_alerts_pending ON alerts (pending);
 CREATE INDEX ix_alerts_dedup ON alerts (dedup);
 CREATE INDEX ix_alerts_state ON alerts (state);
 CREATE INDEX ix_alerts_identity ON alerts (identity_id);

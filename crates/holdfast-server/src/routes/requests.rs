@@ -1453,6 +1453,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     }
     n += rotate_after_breakglass(state, now).await?;
     n += reconcile_postgres_logins(state, now).await?;
+    n += crate::monitoring::retry_owed(state).await?;
     Ok(n)
 }
 

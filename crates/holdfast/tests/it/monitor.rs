@@ -138,6 +138,7 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
     assert_eq!(off[0].severity.as_str(), "critical");
     assert_eq!(off[0].identity_id, Some(id_of("ops-admin")));
     assert!(off[0].mitre.contains(&"T1562.008".to_string()));
+    assert!(!off[0].respond_pending, "the responses ran and the debt is cleared");
     assert!(
         off[0]
             .responses
