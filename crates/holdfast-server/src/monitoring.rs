@@ -480,25 +480,7 @@ fn notify(ctx: &Ctx, alert: &Alert, kind: &str) {
         "summary": alert.summary,
         "mitre": alert.mitre,
     });
-    let state = ctx.state.clone();
-    tokio::spawn(async move {
-        let Ok(keyring) = state.vault.current_keyring(state.store.as_ref()).await else {
-            tracing::warn!("alert webhook: the vault is sealed, nothing sent");
-            return;
-        };
-        let Ok(key) =
-            crate::rotation::read_value(&state, &keyring, &spec.signing_secret, None).await
-        else {
-            tracing::warn!("alert webhook: its signing secret cannot be read");
-            return;
-        };
-        let timeout = std::time::Duration::from_secs(spec.timeout_seconds.unwrap_or(10));
-        if let Err(e) =
-            holdfast_rotate::post_signed(&spec.url, key.as_bytes(), &body, timeout).await
-        {
-            tracing::warn!(error = %e, "alert webhook");
-        }
-    });
+    crate::notify::post(&ctx.state, spec, body, "alert webhook");
 }
 
 /// The automatic responses, in the order they are taken.

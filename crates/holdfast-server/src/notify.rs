@@ -30,23 +30,34 @@ pub fn request_event(state: &AppState, event: &str, request: &AccessRequest) {
         "approvals_needed": request.approvals_needed,
         "approver_groups": request.approver_groups,
     });
+    post(state, spec, body, "access-request webhook");
+}
+
+/// Posts `body` to `spec` in the background, signed with the key its `signing_secret` names in
+/// the vault; failures are logged (as `what`), never raised: the audit record is the record.
+pub fn post(
+    state: &AppState,
+    spec: holdfast_rotate::WebhookSpec,
+    body: serde_json::Value,
+    what: &'static str,
+) {
     let state = state.clone();
     tokio::spawn(async move {
         let Ok(keyring) = state.vault.current_keyring(state.store.as_ref()).await else {
-            tracing::warn!("access-request webhook: the vault is sealed, nothing sent");
+            tracing::warn!("{what}: the vault is sealed, nothing sent");
             return;
         };
         let Ok(key) =
             crate::rotation::read_value(&state, &keyring, &spec.signing_secret, None).await
         else {
-            tracing::warn!("access-request webhook: its signing secret cannot be read");
+            tracing::warn!("{what}: its signing secret cannot be read");
             return;
         };
         let timeout = Duration::from_secs(spec.timeout_seconds.unwrap_or(10));
         if let Err(e) =
             holdfast_rotate::post_signed(&spec.url, key.as_bytes(), &body, timeout).await
         {
-            tracing::warn!(error = %e, "access-request webhook");
+            tracing::warn!(error = %e, "{what}");
         }
     });
 }

@@ -212,16 +212,7 @@ pub async fn run(count: usize, entity_count: usize) -> anyhow::Result<()> {
 
     // Over HTTP: a fresh server with the same policies and entities.
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let settings = Settings {
-        data: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse()?,
-        database_url: None,
-        tls: None,
-        insecure_http: false,
-        unseal_key_file: None,
-        rotators: Default::default(),
-        monitor: Default::default(),
-    };
+    let settings = Settings::scratch(dir.path())?;
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;
     let init = anon.init().await.context("initialising the bench server")?;

@@ -13,14 +13,8 @@ use holdfast_client::Client;
 use holdfast_monitor::synthetic::{self, Rng};
 use holdfast_monitor::{Config, Format, Profile, Subject, observe, parse};
 
+use crate::benchgraph::peak_rss_mib;
 use crate::serve::{Settings, start};
-
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
 
 const BATCH: usize = 20_000;
 /// 2026-11-02T00:00:00Z.
@@ -121,16 +115,7 @@ pub async fn run(count: usize, identities: usize, http_count: usize) -> anyhow::
         return Ok(());
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let settings = Settings {
-        data: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".parse()?,
-        database_url: None,
-        tls: None,
-        insecure_http: false,
-        unseal_key_file: None,
-        rotators: Default::default(),
-        monitor: Default::default(),
-    };
+    let settings = Settings::scratch(dir.path())?;
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;
     let init = anon.init().await.context("initialising the bench server")?;

@@ -57,6 +57,22 @@ pub struct Settings {
     pub monitor: holdfast_monitor::Config,
 }
 
+impl Settings {
+    /// A throwaway server on loopback (a free port) with a fresh store in `data`: the benchmarks'.
+    pub fn scratch(data: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(Settings {
+            data: data.to_path_buf(),
+            listen: "127.0.0.1:0".parse()?,
+            database_url: None,
+            tls: None,
+            insecure_http: false,
+            unseal_key_file: None,
+            rotators: Default::default(),
+            monitor: Default::default(),
+        })
+    }
+}
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")

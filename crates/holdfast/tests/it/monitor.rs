@@ -138,7 +138,10 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
     assert_eq!(off[0].severity.as_str(), "critical");
     assert_eq!(off[0].identity_id, Some(id_of("ops-admin")));
     assert!(off[0].mitre.contains(&"T1562.008".to_string()));
-    assert!(!off[0].respond_pending, "the responses ran and the debt is cleared");
+    assert!(
+        !off[0].respond_pending,
+        "the responses ran and the debt is cleared"
+    );
     assert!(
         off[0]
             .responses
@@ -340,4 +343,90 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
         .items;
     assert_eq!(reopened.len(), 2);
     assert!(admin.usage(ci, Some(3650)).await.unwrap().events > profile_events);
+}
+
+#[tokio::test]
+async fn new_alerts_are_posted_signed_to_the_alert_webhook() {
+    let (url, rx) = crate::common::receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!("[rotators.alerts]\nurl = \"{url}\"\nsigning_secret = \"hooks/alerts\"\n"),
+    )
+    .unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--unseal-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let root = s.init().await;
+    let admin = s.client(Some(&root));
+    admin
+        .put_secret(
+            "hooks/alerts",
+            &holdfast_types::PutSecretRequest {
+                value: Some("alert-signing-key-0123456789".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let r = admin
+        .ingest_events(
+            std::fs::read(fixture("cloudtrail-delivered.json")).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(!r.alerts_opened.is_empty());
+    let mut seen = vec![];
+    for _ in 0..r.alerts_opened.len() {
+        let (head, body) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("x-holdfast-signature: sha256="),
+            "{head}"
+        );
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["kind"], "alert.opened");
+        assert!(!body.contains("alert-signing-key"));
+        seen.push(v["alert"].as_str().unwrap().to_string());
+    }
+    seen.sort();
+    let mut want: Vec<String> = r.alerts_opened.iter().map(|a| a.to_string()).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    // Delivered: nothing left owed.
+    let alerts = admin.list_alerts(vec![]).await.unwrap().items;
+    for _ in 0..40 {
+        let owed = admin
+            .list_alerts(vec![])
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|a| a.respond_pending)
+            .count();
+        if owed == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(alerts.len() >= r.alerts_opened.len());
+    assert!(
+        admin
+            .list_alerts(vec![])
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|a| !a.respond_pending)
+    );
 }
