@@ -29,7 +29,14 @@ pub struct Active {
 #[derive(Debug)]
 pub struct PolicyState {
     active: RwLock<Arc<Active>>,
+    /// Decisions on Holdfast itself already made, by everything they depend on (policy text,
+    /// principal, groups, action, every context fact): a decision is a pure function of those, so
+    /// a hit is exact. Cleared when full.
+    memo: std::sync::Mutex<std::collections::HashMap<String, holdfast_policy::Decision>>,
 }
+
+/// Most decisions remembered.
+const MEMO_CAPACITY: usize = 10_000;
 
 pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -58,6 +65,7 @@ impl PolicyState {
         let active = Self::read(store).await?;
         Ok(Self {
             active: RwLock::new(Arc::new(active)),
+            memo: Default::default(),
         })
     }
 
@@ -95,6 +103,21 @@ impl PolicyState {
             entities: Arc::new(entities),
             entities_number,
         })
+    }
+
+    /// A remembered decision for `key`.
+    pub fn remembered(&self, key: &str) -> Option<holdfast_policy::Decision> {
+        self.memo.lock().ok()?.get(key).cloned()
+    }
+
+    /// Remembers a decision.
+    pub fn remember(&self, key: String, decision: &holdfast_policy::Decision) {
+        if let Ok(mut m) = self.memo.lock() {
+            if m.len() >= MEMO_CAPACITY {
+                m.clear();
+            }
+            m.insert(key, decision.clone());
+        }
     }
 
     pub fn current(&self) -> Arc<Active> {

@@ -239,10 +239,34 @@ impl Ctx {
     ) -> ApiResult<(holdfast_policy::Decision, i64)> {
         let active = self.state.policy.current();
         let facts = self.facts(caller, tier);
+        // Decisions on Holdfast itself repeat (a client asking the decision point many times a
+        // second): remembered by everything they depend on, so a hit is the same answer.
+        let key = matches!(target, Target::Api).then(|| {
+            format!(
+                "{}|{action}|{:?}|{:?}|{}|{}|{}|{}|{}|{}",
+                active.sha256,
+                caller.subject,
+                caller.groups,
+                facts.hour,
+                facts.weekday,
+                facts.source,
+                facts.token_age_minutes,
+                facts.step_up_minutes,
+                facts.tier
+            )
+        });
+        if let Some(k) = &key
+            && let Some(d) = self.state.policy.remembered(k)
+        {
+            return Ok((d, active.number));
+        }
         let decision = active
             .engine
             .authorize(&caller.subject, &caller.groups, action, target, &facts)
             .map_err(|e| ApiError::internal("the policy decision failed", e))?;
+        if let Some(k) = key {
+            self.state.policy.remember(k, &decision);
+        }
         Ok((decision, active.number))
     }
 
