@@ -110,12 +110,6 @@ fn broad(pattern: &str, action: &str) -> bool {
     probes.iter().any(|probe| glob(resource, probe, false))
 }
 
-/// The identity attribute that lists what a principal's policies allow (policy, actions,
-/// resources, conditional), for comparing with what it used.
-pub const GRANTED_ATTRIBUTE: &str = "granted_permissions";
-/// Most statements kept in it.
-const MAX_GRANTED: usize = 500;
-
 /// One policy statement, parsed.
 #[derive(Debug, Clone)]
 struct Statement {
@@ -958,11 +952,11 @@ fn load_details(
                         })
                     })
                 })
-                .take(MAX_GRANTED)
+                .take(crate::GRANTED_MAX)
                 .collect();
             if let Some(identity) = out.identity_mut(&key) {
                 identity.attributes.insert(
-                    GRANTED_ATTRIBUTE.to_string(),
+                    crate::GRANTED_ATTRIBUTE.to_string(),
                     Sourced::new(
                         Value::Array(granted),
                         format!("{from} (identity, group and managed policies)"),

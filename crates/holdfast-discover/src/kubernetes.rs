@@ -483,6 +483,8 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
         }
     }
     let mut groups_seen: BTreeSet<String> = BTreeSet::new();
+    // What each service account is granted, rule by rule, for granted-versus-used.
+    let mut granted: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for obj in objects
         .iter()
         .filter(|o| o.kind() == "RoleBinding" || o.kind() == "ClusterRoleBinding")
@@ -580,11 +582,33 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
                 }
                 _ => continue,
             };
+            if str_at(subject, &["kind"]) == Some("ServiceAccount")
+                || name.starts_with("system:serviceaccount:")
+            {
+                let list = granted.entry(holder.clone()).or_default();
+                for rule in &rules {
+                    if list.len() >= crate::GRANTED_MAX {
+                        break;
+                    }
+                    list.push(rule_statement(rule, &label, scope));
+                }
+            }
             out.edge(
                 &holder,
                 EdgeKind::HasPolicy,
                 &policy,
                 format!("{binding} binds {label}"),
+            );
+        }
+    }
+    for (holder, statements) in granted {
+        if let Some(identity) = out.identity_mut(&holder) {
+            identity.attributes.insert(
+                crate::GRANTED_ATTRIBUTE.to_string(),
+                Sourced::new(
+                    Value::Array(statements),
+                    "RoleBindings and ClusterRoleBindings",
+                ),
             );
         }
     }
@@ -628,6 +652,27 @@ pub(crate) fn discover(inputs: &[Input], options: &Options) -> Result<Discovery,
     }
 
     Ok(out.finish())
+}
+
+/// One RBAC rule as granted-versus-used reads it: actions `<verb> <group>/<resource>` (the core
+/// group as `core`, `*` kept), resources `<namespace>/<name>` (`*` for any).
+fn rule_statement(rule: &Rule, label: &str, scope: Option<&str>) -> Value {
+    let mut actions = Vec::new();
+    for verb in &rule.verbs {
+        for group in &rule.groups {
+            let group = if group.is_empty() { "core" } else { group };
+            for resource in &rule.resources {
+                actions.push(format!("{verb} {group}/{resource}"));
+            }
+        }
+    }
+    let ns = scope.unwrap_or("*");
+    let resources: Vec<String> = if rule.names.is_empty() {
+        vec![format!("{ns}/*")]
+    } else {
+        rule.names.iter().map(|n| format!("{ns}/{n}")).collect()
+    };
+    serde_json::json!({"policy": label, "actions": actions, "resources": resources})
 }
 
 /// Flattens `List` objects (`kubectl get … -o yaml`) into their items.

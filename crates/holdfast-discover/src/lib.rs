@@ -10,7 +10,14 @@
 
 mod actions;
 mod aws;
-pub use aws::GRANTED_ATTRIBUTE;
+
+/// The identity attribute that lists what an identity is granted, statement by statement
+/// (`policy`, `actions`, `resources`, and for AWS `except` and `conditional`), for comparing with
+/// what it used: AWS identity, group and managed policies; Kubernetes rules bound to a service
+/// account.
+pub const GRANTED_ATTRIBUTE: &str = "granted_permissions";
+/// Most statements kept in it.
+pub const GRANTED_MAX: usize = 500;
 mod emit;
 mod env;
 mod kubernetes;

@@ -269,3 +269,47 @@ fn yaml_alias_bombs_fail_instead_of_expanding() {
         holdfast_discover::discover(Connector::Kubernetes, &inputs, &Default::default()).unwrap();
     assert_eq!(d.identities.len(), 2);
 }
+
+#[test]
+fn bound_rules_are_recorded_as_granted_permissions() {
+    let d = run(Connector::Kubernetes, FILES, Some("prod"));
+    let ci = d
+        .identities
+        .iter()
+        .find(|i| i.name == "payments/ci-deployer")
+        .unwrap();
+    let granted = ci.attributes[holdfast_discover::GRANTED_ATTRIBUTE]
+        .value
+        .as_array()
+        .unwrap();
+    let from = |label: &str| {
+        granted
+            .iter()
+            .filter(|s| s["policy"] == label)
+            .collect::<Vec<_>>()
+    };
+    // The built-in `edit` ClusterRole, bound in namespace payments only …
+    let edit = from("ClusterRole edit in namespace payments");
+    assert!(!edit.is_empty(), "{granted:#?}");
+    assert!(edit.iter().any(|s| {
+        s["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "create apps/deployments")
+    }));
+    assert!(
+        edit.iter()
+            .all(|s| s["resources"] == serde_json::json!(["payments/*"]))
+    );
+    // … and a ClusterRole bound cluster-wide.
+    let rbac = from("ClusterRole rbac-manager");
+    assert!(!rbac.is_empty(), "{granted:#?}");
+    assert!(rbac.iter().all(|s| {
+        s["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.as_str().unwrap().starts_with("*/"))
+    }));
+}
