@@ -151,6 +151,9 @@ pub struct EventBatch {
     pub received_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// Hex SHA-256 of the bytes as sent: the same batch sent again is recognised, not judged twice.
+    #[serde(default)]
+    pub digest: String,
     pub errors: Vec<LineError>,
     pub events: Vec<Event>,
 }
@@ -177,6 +180,9 @@ pub struct IngestReport {
     pub alerts_updated: Vec<Uuid>,
     /// Automatic responses taken (each audited), as `<alert>: <action>: <outcome>`.
     pub responses: Vec<String>,
+    /// The same bytes were ingested before (as `batch`): nothing was judged or stored again.
+    #[serde(default)]
+    pub duplicate: bool,
 }
 
 /// A page of alerts.

@@ -208,9 +208,28 @@ pub async fn ingest(
     parsed: Parsed,
     format: &str,
     source: Option<&str>,
+    digest: String,
 ) -> ApiResult<IngestReport> {
     let state = &ctx.state;
     let _one_batch = state.monitor.ingest.lock().await;
+    // A retry of a batch that was stored (its answer lost on the way back) changes nothing.
+    if let Some(before) =
+        holdfast_store::get_by::<EventBatch>(ctx.store(), "digest", &digest).await?
+    {
+        return Ok(IngestReport {
+            batch: before.id,
+            accepted: before.events.len(),
+            rejected: before.errors.len(),
+            errors: before.errors,
+            skipped: 0,
+            mapped: 0,
+            unknown_actors: vec![],
+            alerts_opened: vec![],
+            alerts_updated: vec![],
+            responses: vec![],
+            duplicate: true,
+        });
+    }
     let cfg = &state.monitor.config;
     let now = ctx.now();
     let rejected = parsed.rejected();
@@ -322,6 +341,7 @@ pub async fn ingest(
             .map(|p| p.actor())
             .unwrap_or_default(),
         received_at: now,
+        digest,
         errors: errors.clone(),
         events,
     };
@@ -382,6 +402,7 @@ pub async fn ingest(
         alerts_opened: opened.clone(),
         alerts_updated: updated,
         responses: vec![],
+        duplicate: false,
     };
     ctx.commit(
         changes,

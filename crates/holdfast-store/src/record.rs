@@ -157,7 +157,7 @@ impl Table {
                 "pending",
             ],
             Self::Profiles => &["identity_id", "actor"],
-            Self::EventBatches => &["format"],
+            Self::EventBatches => &["format", "digest"],
         }
     }
 
@@ -559,7 +559,7 @@ record!(ProfileRecord, Table::Profiles, |r| {
 });
 
 record!(EventBatch, Table::EventBatches, |r| {
-    vec![Value::text(&r.format)]
+    vec![Value::text(&r.format), Value::text(&r.digest)]
 });
 
 /// Every record of a table matching `filters`, read in pages of `page` rows.

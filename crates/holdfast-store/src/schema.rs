@@ -193,9 +193,10 @@ CREATE TABLE profiles (
 CREATE INDEX ix_profiles_identity ON profiles (identity_id);
 CREATE TABLE event_batches (
     id TEXT PRIMARY KEY, version BIGINT NOT NULL,
-    format TEXT NOT NULL,
+    format TEXT NOT NULL, digest TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE INDEX ix_event_batches_digest ON event_batches (digest);
 "#,
     ),
 ];

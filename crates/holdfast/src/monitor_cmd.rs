@@ -87,6 +87,7 @@ pub async fn events(c: &Client, json: bool, cmd: EventsCmd) -> anyhow::Result<()
         None
     };
     let mut total: Option<IngestReport> = None;
+    let mut duplicates = 0usize;
     for (offset, body) in chunks {
         // A batch that met another replica's change to the same profile or alert (409) changed
         // nothing: send it again.
@@ -103,6 +104,7 @@ pub async fn events(c: &Client, json: bool, cmd: EventsCmd) -> anyhow::Result<()
         for e in &mut r.errors {
             e.line += offset;
         }
+        duplicates += usize::from(r.duplicate);
         total = Some(match total {
             None => r,
             Some(mut t) => {
@@ -163,6 +165,11 @@ pub async fn events(c: &Client, json: bool, cmd: EventsCmd) -> anyhow::Result<()
     );
     for r in &t.responses {
         println!("response: {r}");
+    }
+    if duplicates > 0 {
+        println!(
+            "{duplicates} batch(es) had been ingested before, byte for byte: counted above, not judged again"
+        );
     }
     Ok(())
 }

@@ -57,10 +57,14 @@ pub async fn ingest(
         .acquire()
         .await
         .map_err(|e| ApiError::internal("waiting to read the batch", e))?;
-    let parsed = tokio::task::spawn_blocking(move || holdfast_monitor::parse(&body, format))
-        .await
-        .map_err(|e| ApiError::internal("reading the batch", e))?
-        .map_err(|e| ApiError::invalid("body", e))?;
+    let (parsed, digest) = tokio::task::spawn_blocking(move || {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(&body));
+        holdfast_monitor::parse(&body, format).map(|p| (p, digest))
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading the batch", e))?
+    .map_err(|e| ApiError::invalid("body", e))?;
     if parsed.events.is_empty() && parsed.skipped == 0 {
         let first = parsed
             .errors
@@ -90,7 +94,8 @@ pub async fn ingest(
         Format::Kubernetes => "kubernetes".into(),
         Format::Holdfast => "holdfast".into(),
     };
-    let report = crate::monitoring::ingest(&ctx, parsed, &label, p.source.as_deref()).await?;
+    let report =
+        crate::monitoring::ingest(&ctx, parsed, &label, p.source.as_deref(), digest).await?;
     Ok(AxumJson(report))
 }
 

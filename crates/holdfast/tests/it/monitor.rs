@@ -324,15 +324,33 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
         admin.usage(ci, Some(3650)).await.unwrap().events,
         profile_events
     );
-    // The same file again: open alerts gain events, the closed one opens anew.
-    let r = admin
-        .ingest_events(
-            std::fs::read(fixture("cloudtrail-delivered.json")).unwrap(),
-            None,
-            None,
-        )
+    // The same bytes again (a retry whose answer was lost): recognised, nothing judged twice.
+    let delivered = std::fs::read(fixture("cloudtrail-delivered.json")).unwrap();
+    let again = admin
+        .ingest_events(delivered.clone(), None, None)
         .await
         .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.accepted, 12);
+    assert_eq!(admin.alert(key[0].id).await.unwrap().count, 1);
+    assert_eq!(
+        admin.usage(ci, Some(3650)).await.unwrap().events,
+        profile_events
+    );
+    // The same records as JSON lines are a new batch: open alerts gain events, the closed one
+    // opens anew.
+    let doc: Value = serde_json::from_slice(&delivered).unwrap();
+    let lines: String = doc["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{r}\n"))
+        .collect();
+    let r = admin
+        .ingest_events(lines.into_bytes(), None, None)
+        .await
+        .unwrap();
+    assert!(!r.duplicate);
     assert!(r.alerts_updated.contains(&key[0].id), "{r:#?}");
     assert!(!r.alerts_opened.contains(&key[0].id));
     assert_eq!(admin.alert(key[0].id).await.unwrap().count, 2);
