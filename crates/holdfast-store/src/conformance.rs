@@ -214,6 +214,66 @@ pub async fn duplicates_change_nothing(store: Arc<dyn Store>) {
         before,
         "no audit record for a change that did not happen"
     );
+
+    // At most one alert per dedup key is not closed; closed ones may pile up.
+    let first = alert("new_network:x:net");
+    s.apply(
+        vec![Change::insert(&first).unwrap()],
+        event("events.ingest"),
+    )
+    .await
+    .unwrap();
+    let err = s
+        .apply(
+            vec![Change::insert(&alert("new_network:x:net")).unwrap()],
+            event("events.ingest"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Duplicate { field, .. } if field == "dedup"),
+        "{err:?}"
+    );
+    let mut closed = first.clone();
+    closed.state = holdfast_monitor::AlertState::Closed;
+    closed.version += 1;
+    s.apply(vec![Change::update(&closed).unwrap()], event("alert.close"))
+        .await
+        .unwrap();
+    s.apply(
+        vec![Change::insert(&alert("new_network:x:net")).unwrap()],
+        event("events.ingest"),
+    )
+    .await
+    .unwrap();
+}
+
+fn alert(dedup: &str) -> holdfast_monitor::Alert {
+    let now = time::OffsetDateTime::now_utc();
+    holdfast_monitor::Alert {
+        id: Uuid::now_v7(),
+        version: 1,
+        detection: holdfast_monitor::Detection::NewNetwork,
+        title: "t".into(),
+        severity: holdfast_monitor::Severity::Medium,
+        state: holdfast_monitor::AlertState::Open,
+        dedup: dedup.into(),
+        identity_id: None,
+        actor: "a".into(),
+        summary: "s".into(),
+        mitre: vec![],
+        count: 1,
+        first_seen: now,
+        last_seen: now,
+        events: vec![],
+        responses: vec![],
+        respond_pending: false,
+        acknowledged_by: None,
+        closed_by: None,
+        note: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Updates carry the version they were based on; a stale one is refused and names both versions.

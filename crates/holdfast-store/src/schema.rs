@@ -183,6 +183,7 @@ CREATE TABLE alerts (
 );
 CREATE INDEX ix_alerts_pending ON alerts (pending);
 CREATE INDEX ix_alerts_dedup ON alerts (dedup);
+CREATE UNIQUE INDEX uq_alerts__dedup ON alerts (dedup) WHERE state <> 'closed';
 CREATE INDEX ix_alerts_state ON alerts (state);
 CREATE INDEX ix_alerts_identity ON alerts (identity_id);
 CREATE TABLE profiles (
