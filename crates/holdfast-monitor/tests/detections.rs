@@ -243,6 +243,34 @@ impl World {
         p.events.into_iter().next().unwrap()
     }
 
+    /// `n` calls `step` seconds apart from the start of the actor's working hours, judged one by one.
+    fn burst(
+        &mut self,
+        a: &Actor,
+        n: i64,
+        step: i64,
+        source: &str,
+        name: &str,
+        params: impl Fn(i64) -> serde_json::Value,
+        error: Option<&str>,
+    ) -> Vec<(String, Detection, String)> {
+        let mut hits = vec![];
+        for i in 0..n {
+            let ev = self.event(
+                a,
+                self.working(a) + i * step,
+                source,
+                name,
+                &a.network,
+                a.agent,
+                params(i),
+                error,
+            );
+            hits.extend(self.judge(&ev, None));
+        }
+        hits
+    }
+
     /// A time inside the actor's working hours on the day after the history.
     fn working(&self, a: &Actor) -> i64 {
         START + 9 * DAY + i64::from(a.hours.0) * 3600 + 60
@@ -400,20 +428,15 @@ fn an_ordinary_day_stays_quiet_and_every_attack_fires() {
 
     // A burst of refusals.
     let f = w.actor(10);
-    let mut hits = vec![];
-    for i in 0..10 {
-        let ev = w.event(
-            &f,
-            w.working(&f) + i * 10,
-            "iam.amazonaws.com",
-            "ListRoles",
-            &f.network,
-            f.agent,
-            json!({}),
-            Some("AccessDenied"),
-        );
-        hits.extend(w.judge(&ev, None));
-    }
+    let hits = w.burst(
+        &f,
+        10,
+        10,
+        "iam.amazonaws.com",
+        "ListRoles",
+        |_| json!({}),
+        Some("AccessDenied"),
+    );
     assert_eq!(
         hits.iter()
             .filter(|(_, x, _)| *x == Detection::AuthFailureBurst)
@@ -424,20 +447,15 @@ fn an_ordinary_day_stays_quiet_and_every_attack_fires() {
 
     // Twenty distinct secrets in ten minutes.
     let g = w.actor(12);
-    let mut hits = vec![];
-    for i in 0..20 {
-        let ev = w.event(
-            &g,
-            w.working(&g) + i * 15,
-            "secretsmanager.amazonaws.com",
-            "GetSecretValue",
-            &g.network,
-            g.agent,
-            json!({"secretId": format!("prod/other-{i}")}),
-            None,
-        );
-        hits.extend(w.judge(&ev, None));
-    }
+    let hits = w.burst(
+        &g,
+        20,
+        15,
+        "secretsmanager.amazonaws.com",
+        "GetSecretValue",
+        |i| json!({"secretId": format!("prod/other-{i}")}),
+        None,
+    );
     assert_eq!(
         hits.iter()
             .filter(|(_, x, _)| *x == Detection::BulkSecretAccess)
@@ -448,38 +466,28 @@ fn an_ordinary_day_stays_quiet_and_every_attack_fires() {
 
     // Ten rotations.
     let h = w.actor(14);
-    let mut hits = vec![];
-    for i in 0..10 {
-        let ev = w.event(
-            &h,
-            w.working(&h) + i * 20,
-            "secretsmanager.amazonaws.com",
-            "RotateSecret",
-            &h.network,
-            h.agent,
-            json!({"secretId": format!("prod/s-{i}")}),
-            None,
-        );
-        hits.extend(w.judge(&ev, None));
-    }
+    let hits = w.burst(
+        &h,
+        10,
+        20,
+        "secretsmanager.amazonaws.com",
+        "RotateSecret",
+        |i| json!({"secretId": format!("prod/s-{i}")}),
+        None,
+    );
     assert!(fired(&hits, Detection::BulkRotation), "{hits:?}");
 
     // Ten new users.
     let i_ = w.actor(16);
-    let mut hits = vec![];
-    for i in 0..10 {
-        let ev = w.event(
-            &i_,
-            w.working(&i_) + i * 20,
-            "iam.amazonaws.com",
-            "CreateUser",
-            &i_.network,
-            i_.agent,
-            json!({"userName": format!("new-{i}")}),
-            None,
-        );
-        hits.extend(w.judge(&ev, None));
-    }
+    let hits = w.burst(
+        &i_,
+        10,
+        20,
+        "iam.amazonaws.com",
+        "CreateUser",
+        |i| json!({"userName": format!("new-{i}")}),
+        None,
+    );
     assert!(fired(&hits, Detection::MassEnrolment), "{hits:?}");
 
     // IAM changed by an identity the inventory rates standard: high.

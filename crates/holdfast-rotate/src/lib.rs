@@ -214,14 +214,42 @@ pub struct CommandSpec {
     pub timeout_seconds: Option<u64>,
 }
 
-/// Settings a rotation names for a command rotator: which declared command, and the two logins.
+/// Settings a rotation names for a command or webhook rotator: which declared command or webhook,
+/// and the two logins it alternates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CommandSettings {
+pub struct NamedSlots {
     pub name: String,
     pub blue_login: String,
     pub green_login: String,
 }
+
+impl NamedSlots {
+    /// Two different, non-empty logins.
+    fn check(&self) -> Result<(), RotateError> {
+        if self.blue_login.is_empty()
+            || self.green_login.is_empty()
+            || self.blue_login == self.green_login
+        {
+            return Err(RotateError::Config(
+                "blue_login and green_login: two different, non-empty logins".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn login(&self, slot: Slot) -> String {
+        match slot {
+            Slot::Blue => self.blue_login.clone(),
+            Slot::Green => self.green_login.clone(),
+        }
+    }
+}
+
+/// Settings a rotation names for a command rotator.
+pub type CommandSettings = NamedSlots;
+/// Settings a rotation names for a webhook rotator.
+pub type WebhookSettings = NamedSlots;
 
 /// Rotates by running a command the server's configuration declares.
 #[derive(Debug)]
@@ -238,14 +266,7 @@ impl CommandRotator {
                 settings.name
             )));
         }
-        if settings.blue_login.is_empty()
-            || settings.green_login.is_empty()
-            || settings.blue_login == settings.green_login
-        {
-            return Err(RotateError::Config(
-                "blue_login and green_login: two different, non-empty logins".into(),
-            ));
-        }
+        settings.check()?;
         Ok(Self { spec, settings })
     }
 
@@ -321,10 +342,7 @@ impl CommandRotator {
 #[async_trait]
 impl Rotator for CommandRotator {
     fn login(&self, slot: Slot) -> String {
-        match slot {
-            Slot::Blue => self.settings.blue_login.clone(),
-            Slot::Green => self.settings.green_login.clone(),
-        }
+        self.settings.login(slot)
     }
 
     async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError> {
@@ -346,15 +364,6 @@ pub struct WebhookSpec {
     pub signing_secret: String,
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
-}
-
-/// Settings a rotation names for a webhook rotator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    pub name: String,
-    pub blue_login: String,
-    pub green_login: String,
 }
 
 /// Posts a JSON body to a URL, signed with HMAC-SHA256; any 2xx answer is success.
@@ -426,14 +435,7 @@ impl WebhookRotator {
                 settings.name
             )));
         }
-        if settings.blue_login.is_empty()
-            || settings.green_login.is_empty()
-            || settings.blue_login == settings.green_login
-        {
-            return Err(RotateError::Config(
-                "blue_login and green_login: two different, non-empty logins".into(),
-            ));
-        }
+        settings.check()?;
         Ok(Self {
             spec,
             settings,
@@ -470,10 +472,7 @@ impl WebhookRotator {
 #[async_trait]
 impl Rotator for WebhookRotator {
     fn login(&self, slot: Slot) -> String {
-        match slot {
-            Slot::Blue => self.settings.blue_login.clone(),
-            Slot::Green => self.settings.green_login.clone(),
-        }
+        self.settings.login(slot)
     }
 
     async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError> {

@@ -360,24 +360,19 @@ pub async fn ingest(
         }
     }
     let mut updated = vec![];
-    let mut owed: Vec<(Uuid, &'static str)> = vec![];
+    let mut owed: Vec<(Uuid, &'static str, Decided)> = vec![];
     for a in alerts.values_mut() {
         let new = opened.contains(&a.id);
         let raised = severity_before
             .get(&a.id)
             .is_some_and(|before| a.severity > *before);
         if new || raised {
-            let actions = match a.identity_id {
-                Some(id) => match get::<Identity>(ctx.store(), id).await? {
-                    Some(i) => permitted(ctx, a, &i).unwrap_or_default(),
-                    None => vec![],
-                },
-                None => vec![],
-            };
+            let decided = decide_responses(ctx, a).await;
             // Owed only when there is something to send or do.
-            if state.rotators.alerts.is_some() || !actions.is_empty() {
+            if state.rotators.alerts.is_some() || !decided.actions.is_empty() {
                 a.respond_pending = true;
-                owed.push((a.id, if new { "alert.opened" } else { "alert.raised" }));
+                let kind = if new { "alert.opened" } else { "alert.raised" };
+                owed.push((a.id, kind, decided));
             }
         }
         match alert_versions.get(&a.id) {
@@ -422,12 +417,14 @@ pub async fn ingest(
 
     // After the commit: tell people, and contain where policy says so.
     let mut report = report;
-    for (id, kind) in owed {
+    for (id, kind, decided) in owed {
         let Some(alert) = alerts.values().find(|a| a.id == id) else {
             continue;
         };
         notify(ctx, alert, kind);
-        report.responses.extend(respond(ctx, alert.clone()).await);
+        report
+            .responses
+            .extend(respond(ctx, alert.clone(), decided).await);
     }
     Ok(report)
 }
@@ -507,11 +504,10 @@ fn notify(ctx: &Ctx, alert: &Alert, kind: &str) {
 /// The automatic responses, in the order they are taken.
 pub const RESPONSES: [&str; 3] = ["revoke_leases", "suspend", "rotate_secrets"];
 
-/// Takes the responses policy permits for a new alert on an identity: asks Cedar
-/// `Holdfast::Detection::"<id>"` → `respond.<action>` → `Holdfast::Identity::"<id>"` with the
-/// alert's severity, detection and the identity's tier and kind, then acts and audits each one.
 /// The responses policy permits for `alert` on `identity` and that were not already done, with
-/// the policies that permit them.
+/// the policies that permit them: asks Cedar `Holdfast::Detection::"<id>"` → `respond.<action>` →
+/// `Holdfast::Identity::"<id>"` with the alert's severity, detection and the identity's tier and
+/// kind.
 fn permitted(
     ctx: &Ctx,
     alert: &Alert,
@@ -567,19 +563,32 @@ fn permitted(
     Ok(out)
 }
 
-async fn respond(ctx: &Ctx, alert: Alert) -> Vec<String> {
-    let mut out = vec![];
+/// The identity an alert concerns and the responses policy permits on it.
+#[derive(Debug, Default)]
+struct Decided {
+    identity: Option<Identity>,
+    actions: Vec<(&'static str, Vec<String>)>,
+}
+
+async fn decide_responses(ctx: &Ctx, alert: &Alert) -> Decided {
     let identity = match alert.identity_id {
         Some(id) => get::<Identity>(ctx.store(), id).await.ok().flatten(),
         None => None,
     };
     let actions = match &identity {
-        Some(i) => permitted(ctx, &alert, i).unwrap_or_else(|e| {
+        Some(i) => permitted(ctx, alert, i).unwrap_or_else(|e| {
             tracing::error!(error = %e, "automatic response");
             vec![]
         }),
         None => vec![],
     };
+    Decided { identity, actions }
+}
+
+/// Takes the responses decided for `alert` and settles its debt.
+async fn respond(ctx: &Ctx, alert: Alert, decided: Decided) -> Vec<String> {
+    let mut out = vec![];
+    let Decided { identity, actions } = decided;
     let (Some(identity), false) = (identity, actions.is_empty()) else {
         settle(ctx, alert.id, vec![]).await;
         return out;
@@ -656,7 +665,8 @@ pub async fn retry_owed(state: &crate::state::AppState) -> ApiResult<usize> {
             continue;
         }
         notify(&ctx, &alert, "alert.opened");
-        respond(&ctx, alert).await;
+        let decided = decide_responses(&ctx, &alert).await;
+        respond(&ctx, alert, decided).await;
         n += 1;
     }
     Ok(n)
