@@ -643,6 +643,39 @@ impl Client {
         .await
     }
 
+    pub async fn list_findings(&self, p: Params<'_>) -> Result<holdfast_posture::FindingPage> {
+        self.get("/findings", p).await
+    }
+
+    pub async fn finding(&self, id: Uuid) -> Result<holdfast_posture::FindingRecord> {
+        self.get(&format!("/findings/{id}"), vec![]).await
+    }
+
+    pub async fn accept_finding(
+        &self,
+        id: Uuid,
+        req: &holdfast_posture::AcceptFinding,
+    ) -> Result<holdfast_posture::FindingRecord> {
+        self.post(&format!("/findings/{id}/accept"), req).await
+    }
+
+    pub async fn recompute_findings(&self) -> Result<holdfast_posture::RecomputeReport> {
+        self.post("/findings/recompute", &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn posture(&self) -> Result<holdfast_posture::PostureSummary> {
+        self.get("/posture", vec![]).await
+    }
+
+    pub async fn posture_catalog(&self) -> Result<serde_json::Value> {
+        self.get("/posture/catalog", vec![]).await
+    }
+
+    pub async fn identity_risk(&self, id: Uuid) -> Result<holdfast_posture::Risk> {
+        self.get(&format!("/identities/{id}/risk"), vec![]).await
+    }
+
     pub async fn list_leaks(&self, p: Params<'_>) -> Result<LeakPage> {
         self.get("/leaks", p).await
     }

@@ -197,6 +197,26 @@ struct TrustPrincipal {
     kind: String,
     value: String,
     conditional: bool,
+    /// A condition pins the federated token's subject (`…:sub`) to something narrower than `*`.
+    subject_bound: bool,
+}
+
+/// Whether a trust statement's `Condition` pins a token's `sub` claim: some operator names a key
+/// ending in `:sub` with a value other than a bare `*`.
+fn binds_subject(condition: Option<&Value>) -> bool {
+    let Some(Value::Object(ops)) = condition else {
+        return false;
+    };
+    ops.values().any(|keys| {
+        keys.as_object().is_some_and(|m| {
+            m.iter().any(|(k, v)| {
+                k.to_ascii_lowercase().ends_with(":sub")
+                    && strings(Some(v))
+                        .iter()
+                        .any(|s| s.trim() != "*" && !s.is_empty())
+            })
+        })
+    })
 }
 
 /// The statements of a principal (and its boundary) whose actions cover one action.
@@ -996,11 +1016,13 @@ fn load_details(
                     .filter(|s| str_at(s, &["Effect"]) == Some("Allow"))
                 {
                     let conditional = s.get("Condition").is_some();
+                    let subject_bound = binds_subject(s.get("Condition"));
                     match s.get("Principal") {
                         Some(Value::String(star)) => trust_principals.push(TrustPrincipal {
                             kind: "AWS".into(),
                             value: star.clone(),
                             conditional,
+                            subject_bound,
                         }),
                         Some(Value::Object(m)) => {
                             for (kind, vals) in m {
@@ -1009,6 +1031,7 @@ fn load_details(
                                         kind: kind.clone(),
                                         value,
                                         conditional,
+                                        subject_bound,
                                     });
                                 }
                             }
@@ -1579,6 +1602,26 @@ fn analyse(out: &mut Emitter, principals: &[Principal], account: &str, system: &
                         }
                     ),
                 );
+                // An OIDC provider (GitHub Actions, GitLab, EKS, …) signs tokens for every
+                // repository, project or pod it serves: without a `sub` condition any of them
+                // can assume the role.
+                if t.value.contains(":oidc-provider/") && !t.subject_bound {
+                    out.finding(
+                        "oidc-trust-without-subject",
+                        if t.conditional {
+                            Severity::High
+                        } else {
+                            Severity::Critical
+                        },
+                        &to,
+                        format!(
+                            "role {}'s trust policy accepts tokens from {} without a condition on the token's subject (`sub`): any workload the provider issues tokens to can assume it",
+                            q.name,
+                            t.value.rsplit(":oidc-provider/").next().unwrap_or(&t.value),
+                        ),
+                        q.arn.clone(),
+                    );
+                }
             } else if t.kind == "AWS"
                 && (t.value.starts_with("AROA") || t.value.starts_with("AIDA"))
             {

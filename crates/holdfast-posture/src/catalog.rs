@@ -269,7 +269,10 @@ pub const CSF_1_1_TO_2_0: &[(&str, &[&str])] = &[
     ("ID.AM-5", &["ID.AM-05"]),
     ("ID.RA-1", &["ID.RA-01"]),
     ("ID.AM-6", &["GV.RR-02", "GV.SC-02"]),
-    ("ID.SC-2", &["GV.OC-02", "GV.SC-03", "GV.SC-04", "GV.SC-07", "ID.RA-10"]),
+    (
+        "ID.SC-2",
+        &["GV.OC-02", "GV.SC-03", "GV.SC-04", "GV.SC-07", "ID.RA-10"],
+    ),
     ("ID.SC-4", &["GV.SC-07", "ID.RA-10"]),
     ("PR.AC-1", &["PR.AA-01", "PR.AA-05"]),
     ("PR.AC-3", &["PR.AA-03", "PR.AA-05", "PR.IR-01"]),
@@ -431,7 +434,10 @@ pub const CONNECTOR_KINDS: &[(&str, &str)] = &[
     ("default-token-permissions", "ci-token-default-permissions"),
     ("oidc-trust-without-subject", "oidc-trust-without-subject"),
     ("public-trust", "public-trust"),
-    ("untrusted-trigger-with-secrets", "ci-secrets-exposed-to-untrusted-code"),
+    (
+        "untrusted-trigger-with-secrets",
+        "ci-secrets-exposed-to-untrusted-code",
+    ),
     ("secrets-inherited", "ci-secrets-exposed-to-untrusted-code"),
     ("long-lived-service-account-token", "long-lived-token"),
 ];

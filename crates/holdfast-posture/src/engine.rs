@@ -355,10 +355,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 }
             }
         }
-        let kinds: HashMap<&str, NodeKind> = g.nodes().map(|(_, n)| (n.key.as_str(), n.kind)).collect();
+        let kinds: HashMap<&str, NodeKind> =
+            g.nodes().map(|(_, n)| (n.key.as_str(), n.kind)).collect();
         for e in g.edge_specs() {
-            if e.kind == EdgeKind::RunsAs && kinds.get(e.from.as_str()) == Some(&NodeKind::Workload) {
-                workloads.entry(e.to.clone()).or_default().insert(e.from.clone());
+            if e.kind == EdgeKind::RunsAs && kinds.get(e.from.as_str()) == Some(&NodeKind::Workload)
+            {
+                workloads
+                    .entry(e.to.clone())
+                    .or_default()
+                    .insert(e.from.clone());
             }
             if e.kind == EdgeKind::AuthenticatesAs {
                 credential_holder.insert(e.from.clone(), e.to.clone());
@@ -402,7 +407,9 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                         format!(
                             "same secret as credential `{}` of {}",
                             o.name,
-                            labels.get(&o.identity_id).map_or("an unknown identity", String::as_str)
+                            labels
+                                .get(&o.identity_id)
+                                .map_or("an unknown identity", String::as_str)
                         ),
                     )
                 })
@@ -462,7 +469,12 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     ),
                     active_creds
                         .iter()
-                        .map(|c| ev(format!("credential:{}", c.id), format!("`{}` is active", c.name)))
+                        .map(|c| {
+                            ev(
+                                format!("credential:{}", c.id),
+                                format!("`{}` is active", c.name),
+                            )
+                        })
                         .collect(),
                 );
             }
@@ -508,7 +520,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 subject.clone(),
                 None,
                 format!("its owner {} ({}) is no longer active", o.name, o.kind),
-                vec![ev(format!("owner:{}", o.id), format!("{} is inactive", o.name))],
+                vec![ev(
+                    format!("owner:{}", o.id),
+                    format!("{} is inactive", o.name),
+                )],
             ),
             Some(_) => {}
         }
@@ -521,7 +536,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 Some(i.id),
                 subject.clone(),
                 None,
-                format!("its end date {} has passed and it is still active", date(end)),
+                format!(
+                    "its end date {} has passed and it is still active",
+                    date(end)
+                ),
                 vec![ev(&subject, format!("expires_at {}", date(end)))],
             );
         }
@@ -533,8 +551,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     Some(i.id),
                     subject.clone(),
                     None,
-                    format!("credential `{}` expired on {} but is recorded as active", c.name, date(end)),
-                    vec![ev(format!("credential:{}", c.id), format!("expires_at {}", date(end)))],
+                    format!(
+                        "credential `{}` expired on {} but is recorded as active",
+                        c.name,
+                        date(end)
+                    ),
+                    vec![ev(
+                        format!("credential:{}", c.id),
+                        format!("expires_at {}", date(end)),
+                    )],
                 );
             }
         }
@@ -559,8 +584,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     Some(i.id),
                     format!("credential:{}", c.id),
                     Some(format!("credential {} of {}", c.name, i.name)),
-                    format!("credential `{}` last used {} days ago and still active", c.name, days(now - last)),
-                    vec![ev(format!("credential:{}", c.id), format!("last_used_at {}", date(last)))],
+                    format!(
+                        "credential `{}` last used {} days ago and still active",
+                        c.name,
+                        days(now - last)
+                    ),
+                    vec![ev(
+                        format!("credential:{}", c.id),
+                        format!("last_used_at {}", date(last)),
+                    )],
                 );
             }
         }
@@ -580,7 +612,17 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 ),
                 c.exposures
                     .iter()
-                    .map(|x| ev(format!("credential:{}", c.id), format!("{} (found by {} on {})", x.location, x.source, date(x.found_at))))
+                    .map(|x| {
+                        ev(
+                            format!("credential:{}", c.id),
+                            format!(
+                                "{} (found by {} on {})",
+                                x.location,
+                                x.source,
+                                date(x.found_at)
+                            ),
+                        )
+                    })
                     .collect(),
             );
         }
@@ -591,12 +633,20 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             let scopes = str_list(i.attributes.get("scopes"));
             let mut broad: Vec<String> = scopes
                 .iter()
-                .filter(|s| BROAD_SCOPES.iter().any(|b| b.eq_ignore_ascii_case(s)) || s.ends_with(".All") && s.contains("Write"))
+                .filter(|s| {
+                    BROAD_SCOPES.iter().any(|b| b.eq_ignore_ascii_case(s))
+                        || s.ends_with(".All") && s.contains("Write")
+                })
                 .cloned()
                 .collect();
             for g in &grants {
                 if g.actions.iter().any(|a| is_wildcard_action(a)) {
-                    broad.push(format!("{} on {} ({})", g.actions.join(", "), g.resource, g.granted_by));
+                    broad.push(format!(
+                        "{} on {} ({})",
+                        g.actions.join(", "),
+                        g.resource,
+                        g.granted_by
+                    ));
                 }
             }
             if !broad.is_empty() {
@@ -606,8 +656,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     Some(i.id),
                     subject.clone(),
                     None,
-                    format!("third-party identity {} holds broad access: {}", i.name, broad.join("; ")),
-                    broad.iter().map(|s| ev(&subject, format!("scope {s}"))).collect(),
+                    format!(
+                        "third-party identity {} holds broad access: {}",
+                        i.name,
+                        broad.join("; ")
+                    ),
+                    broad
+                        .iter()
+                        .map(|s| ev(&subject, format!("scope {s}")))
+                        .collect(),
                 );
             }
         }
@@ -618,23 +675,40 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             .as_deref()
             .and_then(|k| system_of_key.get(k).copied());
         if let Some(fed) = node_system.and_then(|s| federated_systems.get(s)) {
-            for c in active_creds.iter().filter(|c| c.kind == CredentialKind::AccessKey) {
+            for c in active_creds
+                .iter()
+                .filter(|c| c.kind == CredentialKind::AccessKey)
+            {
                 b.raise(
                     "static-key-where-federation-exists",
                     None,
                     Some(i.id),
                     subject.clone(),
                     None,
-                    format!("uses static access key `{}` although its system trusts {fed}", c.name),
-                    vec![ev(format!("credential:{}", c.id), format!("access key {}", c.external_id.as_deref().unwrap_or(&c.name)))],
+                    format!(
+                        "uses static access key `{}` although its system trusts {fed}",
+                        c.name
+                    ),
+                    vec![ev(
+                        format!("credential:{}", c.id),
+                        format!("access key {}", c.external_id.as_deref().unwrap_or(&c.name)),
+                    )],
                 );
             }
         }
-        if i.attributes.get("console_password").and_then(|v| v.as_bool()) == Some(true) {
+        if i.attributes
+            .get("console_password")
+            .and_then(|v| v.as_bool())
+            == Some(true)
+        {
             let mfa = i.attributes.get("mfa_active").and_then(|v| v.as_bool()) == Some(true);
             b.raise(
                 "weak-authentication",
-                Some(if mfa { Severity::Medium } else { Severity::High }),
+                Some(if mfa {
+                    Severity::Medium
+                } else {
+                    Severity::High
+                }),
                 Some(i.id),
                 subject.clone(),
                 None,
@@ -643,7 +717,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     i.name,
                     if mfa { "" } else { " and no MFA" }
                 ),
-                vec![ev(&subject, format!("console_password true, mfa_active {mfa}"))],
+                vec![ev(
+                    &subject,
+                    format!("console_password true, mfa_active {mfa}"),
+                )],
             );
         }
 
@@ -651,7 +728,17 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
         let wild: Vec<Evidence> = grants
             .iter()
             .filter(|g| g.actions.iter().any(|a| is_wildcard_action(a)))
-            .map(|g| ev(&subject, format!("{} on {} ({})", g.actions.join(", "), g.resource, g.granted_by)))
+            .map(|g| {
+                ev(
+                    &subject,
+                    format!(
+                        "{} on {} ({})",
+                        g.actions.join(", "),
+                        g.resource,
+                        g.granted_by
+                    ),
+                )
+            })
             .collect();
         if !wild.is_empty() {
             b.raise(
@@ -660,7 +747,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 Some(i.id),
                 subject.clone(),
                 None,
-                format!("{} grants allow every action of a service or more", wild.len()),
+                format!(
+                    "{} grants allow every action of a service or more",
+                    wild.len()
+                ),
                 wild,
             );
         }
@@ -670,9 +760,18 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             .and_then(|k| blast.get(k))
             .is_some_and(|(_, mp)| *mp);
         if i.state == LifecycleState::Active && i.tier == Tier::ManagementPlane {
-            let mut evidence = vec![ev(&subject, format!("tier management_plane: {}", i.tier_reason.as_deref().unwrap_or("no reason recorded")))];
+            let mut evidence = vec![ev(
+                &subject,
+                format!(
+                    "tier management_plane: {}",
+                    i.tier_reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            )];
             if graph_mp {
-                evidence.push(ev(format!("graph:{}", i.graph_key.as_deref().unwrap_or_default()), "reaches a management-plane capability"));
+                evidence.push(ev(
+                    format!("graph:{}", i.graph_key.as_deref().unwrap_or_default()),
+                    "reaches a management-plane capability",
+                ));
             }
             b.raise(
                 "standing-management-plane-access",
@@ -680,7 +779,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 Some(i.id),
                 subject.clone(),
                 None,
-                format!("{} holds management-plane access at all times instead of per task", i.name),
+                format!(
+                    "{} holds management-plane access at all times instead of per task",
+                    i.name
+                ),
                 evidence,
             );
         }
@@ -719,14 +821,17 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
 
         // NHI6: static cloud keys in CI.
         if matches!(i.kind, IdentityKind::CiJob)
-            || i.attributes.get("source_kind").and_then(|v| v.as_str()) == Some("github-actions-job")
+            || i.attributes.get("source_kind").and_then(|v| v.as_str())
+                == Some("github-actions-job")
         {
             let secrets = str_list(i.attributes.get("secrets"));
             let cloud: Vec<&String> = secrets
                 .iter()
                 .filter(|s| {
                     let up = s.to_ascii_uppercase();
-                    CLOUD_KEY_SECRETS.iter().any(|k| up == *k || up.ends_with(&format!("_{k}")))
+                    CLOUD_KEY_SECRETS
+                        .iter()
+                        .any(|k| up == *k || up.ends_with(&format!("_{k}")))
                 })
                 .collect();
             if !cloud.is_empty() {
@@ -736,17 +841,36 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     Some(i.id),
                     subject.clone(),
                     None,
-                    format!("CI job {} authenticates to the cloud with stored keys: {}", i.name, cloud.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
-                    cloud.iter().map(|s| ev(&subject, format!("secret {s}"))).collect(),
+                    format!(
+                        "CI job {} authenticates to the cloud with stored keys: {}",
+                        i.name,
+                        cloud
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    cloud
+                        .iter()
+                        .map(|s| ev(&subject, format!("secret {s}")))
+                        .collect(),
                 );
             }
         }
-        for c in active_creds.iter().filter(|c| c.kind == CredentialKind::AccessKey) {
+        for c in active_creds
+            .iter()
+            .filter(|c| c.kind == CredentialKind::AccessKey)
+        {
             let ci_copy = c
                 .stored_in
                 .iter()
                 .chain(c.exposures.iter().map(|x| &x.location))
-                .find(|l| l.starts_with("github:") || l.starts_with("gha:") || l.starts_with("ci:") || l.contains("/actions/secrets"));
+                .find(|l| {
+                    l.starts_with("github:")
+                        || l.starts_with("gha:")
+                        || l.starts_with("ci:")
+                        || l.contains("/actions/secrets")
+                });
             if let Some(loc) = ci_copy {
                 b.raise(
                     "static-cloud-key-in-ci",
@@ -768,14 +892,22 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             let born = c.issued_at.unwrap_or(c.created_at);
             let cref = format!("credential:{}", c.id);
             let label = Some(format!("credential {} of {}", c.name, i.name));
-            match c.last_rotated_at.or(i.last_rotated_at.filter(|_| creds.len() == 1)) {
+            match c
+                .last_rotated_at
+                .or(i.last_rotated_at.filter(|_| creds.len() == 1))
+            {
                 Some(r) if now - r > max_age => b.raise(
                     "secret-past-max-age",
                     None,
                     Some(i.id),
                     cref.clone(),
                     label,
-                    format!("credential `{}` was last rotated {} days ago (maximum {})", c.name, days(now - r), settings.max_credential_age_days),
+                    format!(
+                        "credential `{}` was last rotated {} days ago (maximum {})",
+                        c.name,
+                        days(now - r),
+                        settings.max_credential_age_days
+                    ),
                     vec![ev(&cref, format!("last_rotated_at {}", date(r)))],
                 ),
                 Some(_) => {}
@@ -785,7 +917,11 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     Some(i.id),
                     cref.clone(),
                     label,
-                    format!("credential `{}` is {} days old, never rotated and has no expiry", c.name, days(now - born)),
+                    format!(
+                        "credential `{}` is {} days old, never rotated and has no expiry",
+                        c.name,
+                        days(now - born)
+                    ),
                     vec![ev(&cref, format!("issued {}", date(born)))],
                 ),
                 None => b.raise(
@@ -819,7 +955,9 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                     envs.len(),
                     envs.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                envs.iter().map(|(e, s)| ev(&subject, format!("system {s} ({e})"))).collect(),
+                envs.iter()
+                    .map(|(e, s)| ev(&subject, format!("system {s} ({e})")))
+                    .collect(),
             );
         }
 
@@ -834,14 +972,18 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 subject.clone(),
                 None,
                 format!("{} workloads run as {}", ws.len(), i.name),
-                ws.iter().map(|w| ev(format!("graph:{w}"), "runs as this identity")).collect(),
+                ws.iter()
+                    .map(|w| ev(format!("graph:{w}"), "runs as this identity"))
+                    .collect(),
             );
         }
 
         // NHI10: human use, as monitoring saw it.
         let since = now - Duration::days(settings.human_use_days);
         for a in estate.alerts.iter().filter(|a| {
-            a.identity_id == Some(i.id) && a.detection == Detection::HumanStyleUse && a.last_seen >= since
+            a.identity_id == Some(i.id)
+                && a.detection == Detection::HumanStyleUse
+                && a.last_seen >= since
         }) {
             b.raise(
                 "human-use",
@@ -850,7 +992,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 subject.clone(),
                 None,
                 format!("monitoring saw {} used the way a person would", i.name),
-                vec![ev(format!("alert:{}", a.id), format!("{} ({} hits, last {})", a.summary, a.count, date(a.last_seen)))],
+                vec![ev(
+                    format!("alert:{}", a.id),
+                    format!(
+                        "{} ({} hits, last {})",
+                        a.summary,
+                        a.count,
+                        date(a.last_seen)
+                    ),
+                )],
             );
         }
 
@@ -867,7 +1017,10 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             identity_id: i.id,
             tier: i.tier,
             blast: blast_score,
-            exposed_credentials: active_creds.iter().filter(|c| !c.exposures.is_empty()).count(),
+            exposed_credentials: active_creds
+                .iter()
+                .filter(|c| !c.exposures.is_empty())
+                .count(),
             oldest_credential_days: oldest.map(days),
             max_age_days: settings.max_credential_age_days,
         }));
@@ -889,8 +1042,14 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 s.owner_identity,
                 format!("secret:{}", s.path),
                 Some(format!("vault secret {}", s.path)),
-                format!("its newest version is {} days old; its maximum age is {max} days", days(now - t)),
-                vec![ev(format!("secret:{}", s.path), format!("version {} written {}", s.current, date(t)))],
+                format!(
+                    "its newest version is {} days old; its maximum age is {max} days",
+                    days(now - t)
+                ),
+                vec![ev(
+                    format!("secret:{}", s.path),
+                    format!("version {} written {}", s.current, date(t)),
+                )],
             );
         }
     }
@@ -903,8 +1062,15 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             None,
             format!("leak:{}", l.id),
             Some(format!("{} secret {}", l.rule, l.preview)),
-            format!("a {} secret was found in {} places and matches no credential in the inventory", l.rule, l.locations.len()),
-            l.locations.iter().map(|x| ev(format!("leak:{}", l.id), x.location.clone())).collect(),
+            format!(
+                "a {} secret was found in {} places and matches no credential in the inventory",
+                l.rule,
+                l.locations.len()
+            ),
+            l.locations
+                .iter()
+                .map(|x| ev(format!("leak:{}", l.id), x.location.clone()))
+                .collect(),
         );
     }
 
@@ -918,10 +1084,19 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
             let holder = credential_holder
                 .get(&f.subject)
                 .and_then(|k| identity_by_key.get(k.as_str()));
-            let (identity, subject, label) = match (identity_by_key.get(f.subject.as_str()), holder) {
+            let (identity, subject, label) = match (identity_by_key.get(f.subject.as_str()), holder)
+            {
                 (Some(i), _) => (Some(i.id), format!("identity:{}", i.id), None),
-                (None, Some(i)) => (Some(i.id), format!("graph:{}", f.subject), Some(format!("{} of {}", f.subject, i.name))),
-                (None, None) => (None, format!("graph:{}", f.subject), Some(f.subject.clone())),
+                (None, Some(i)) => (
+                    Some(i.id),
+                    format!("graph:{}", f.subject),
+                    Some(format!("{} of {}", f.subject, i.name)),
+                ),
+                (None, None) => (
+                    None,
+                    format!("graph:{}", f.subject),
+                    Some(f.subject.clone()),
+                ),
             };
             b.raise(
                 rule,

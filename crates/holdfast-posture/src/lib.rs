@@ -5,13 +5,20 @@
 //!
 //! Pure and synchronous: the server loads the records and passes the time in.
 
+pub mod api;
 pub mod catalog;
 mod engine;
 mod grants;
 mod score;
+mod stored;
 pub mod synthetic;
 
+pub use api::{AcceptFinding, Catalog, FindingPage, PostureSummary, RecomputeReport};
 pub use catalog::{CSF_1_1_TO_2_0, CSF_OUTCOMES, OWASP_NHI, RULES, Rule, csf_2_0, owasp, rule};
 pub use engine::{Assessment, Estate, Evidence, Finding, Settings, assess, rank};
 pub use grants::{DECLARED_ACTIONS, grants_of};
 pub use score::{Risk, RiskInput, RiskPart, risk, severity_points};
+pub use stored::{
+    Acceptance, FindingEvent, FindingRecord, FindingState, HISTORY_MAX, PostureRun, Reconciled,
+    reconcile,
+};

@@ -94,7 +94,10 @@ pub fn risk(input: &RiskInput) -> Risk {
             name: "exposure".into(),
             points: exposure,
             max: EXPOSURE_MAX,
-            why: format!("{} active credentials with copies found", input.exposed_credentials),
+            why: format!(
+                "{} active credentials with copies found",
+                input.exposed_credentials
+            ),
         },
         RiskPart {
             name: "age".into(),
@@ -138,7 +141,9 @@ impl Risk {
             name: "findings".into(),
             points: p,
             max: FINDINGS_MAX,
-            why: format!("{points} severity points of findings (critical 10, high 6, medium 3, low 1)"),
+            why: format!(
+                "{points} severity points of findings (critical 10, high 6, medium 3, low 1)"
+            ),
         });
         self.score = self.parts.iter().map(|x| x.points).sum::<u32>().min(100);
     }

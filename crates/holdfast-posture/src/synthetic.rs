@@ -98,11 +98,16 @@ pub fn inventory(identities: usize, seed: u64, now: OffsetDateTime) -> Inventory
                 .map(|o| o.id)
         };
         let mut systems = Vec::new();
-        if let Some(s) = inv.systems.get(rng.below(inv.systems.len() as u64) as usize) {
+        if let Some(s) = inv
+            .systems
+            .get(rng.below(inv.systems.len() as u64) as usize)
+        {
             systems.push(s.id);
         }
         if rng.pct(3)
-            && let Some(s) = inv.systems.get(rng.below(inv.systems.len() as u64) as usize)
+            && let Some(s) = inv
+                .systems
+                .get(rng.below(inv.systems.len() as u64) as usize)
             && !systems.contains(&s.id)
         {
             systems.push(s.id);
@@ -117,7 +122,11 @@ pub fn inventory(identities: usize, seed: u64, now: OffsetDateTime) -> Inventory
             attributes.insert("secrets".to_string(), serde_json::json!(secrets));
         }
         if kind == IdentityKind::OauthApp {
-            let scopes = if rng.pct(40) { "repo read:org" } else { "read:user" };
+            let scopes = if rng.pct(40) {
+                "repo read:org"
+            } else {
+                "read:user"
+            };
             attributes.insert("scopes".to_string(), serde_json::json!(scopes));
         }
         if kind == IdentityKind::ServiceAccount && rng.pct(5) {
@@ -216,8 +225,16 @@ pub fn inventory(identities: usize, seed: u64, now: OffsetDateTime) -> Inventory
                 version: 1,
                 identity_id: iid,
                 system_id: None,
-                resource: if wildcard { "*".into() } else { format!("arn:aws:s3:::bucket-{}/*", i % 300) },
-                actions: if wildcard { vec!["*".into()] } else { vec!["s3:GetObject".into(), "s3:PutObject".into()] },
+                resource: if wildcard {
+                    "*".into()
+                } else {
+                    format!("arn:aws:s3:::bucket-{}/*", i % 300)
+                },
+                actions: if wildcard {
+                    vec!["*".into()]
+                } else {
+                    vec!["s3:GetObject".into(), "s3:PutObject".into()]
+                },
                 granted_by: format!("policy p-{}", i % 40),
                 created_at: created,
                 updated_at: created,

@@ -1,6 +1,11 @@
 //! One planted example of every posture finding, each raised with the right OWASP and CSF ids on
 //! the right subject; and a clean estate that raises none.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,7 +79,8 @@ impl World {
     /// A well-kept identity: owned, used recently, in one system, standard tier.
     fn identity(&mut self, name: &str, owner: Uuid, system: Uuid) -> usize {
         let key = format!("test:{name}");
-        self.nodes.push(NodeSpec::new(&key, NodeKind::Identity, name).in_system("aws:1"));
+        self.nodes
+            .push(NodeSpec::new(&key, NodeKind::Identity, name).in_system("aws:1"));
         self.identities.push(Identity {
             id: Uuid::now_v7(),
             version: 1,
@@ -236,7 +242,8 @@ fn clean() -> (World, Uuid, Uuid) {
         // One workload each.
         let wl = format!("workload:clean-{n}");
         w.nodes.push(NodeSpec::new(&wl, NodeKind::Workload, &wl));
-        w.edges.push(EdgeSpec::new(&wl, EdgeKind::RunsAs, w.key(i), "runs as"));
+        w.edges
+            .push(EdgeSpec::new(&wl, EdgeKind::RunsAs, w.key(i), "runs as"));
     }
     w.secrets.push(Secret {
         id: Uuid::now_v7(),
@@ -267,11 +274,22 @@ fn clean() -> (World, Uuid, Uuid) {
 fn a_clean_estate_raises_no_finding() {
     let (w, _, _) = clean();
     let a = w.assess();
-    assert!(a.findings.is_empty(), "unexpected findings: {:#?}", a.findings);
+    assert!(
+        a.findings.is_empty(),
+        "unexpected findings: {:#?}",
+        a.findings
+    );
     assert_eq!(a.risks.len(), 5);
     for r in &a.risks {
         assert_eq!(r.score, r.parts.iter().map(|p| p.points).sum::<u32>());
-        assert_eq!(r.parts.iter().find(|p| p.name == "findings").unwrap().points, 0);
+        assert_eq!(
+            r.parts
+                .iter()
+                .find(|p| p.name == "findings")
+                .unwrap()
+                .points,
+            0
+        );
     }
 }
 
@@ -305,7 +323,10 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
     let i = w.identity("has-dormant-key", alice, prod);
     let c = w.credential(i, "dormant-key");
     w.credentials[c].last_used_at = Some(ago(150));
-    want.push(("stale-credential", format!("credential:{}", w.credentials[c].id)));
+    want.push((
+        "stale-credential",
+        format!("credential:{}", w.credentials[c].id),
+    ));
 
     let i = w.identity("stale-trust-role", alice, prod);
     w.connector("stale-trust-principal", &w.key(i));
@@ -319,7 +340,10 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
         found_at: ago(2),
         detail: None,
     });
-    want.push(("credential-exposed", format!("credential:{}", w.credentials[c].id)));
+    want.push((
+        "credential-exposed",
+        format!("credential:{}", w.credentials[c].id),
+    ));
 
     let leak = Leak {
         id: Uuid::now_v7(),
@@ -386,13 +410,23 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
 
     let i = w.identity("root", alice, prod);
     let cred_key = "aws:access-key:AKIAROOT".to_string();
-    w.nodes.push(NodeSpec::new(&cred_key, NodeKind::Credential, "root key"));
-    w.edges.push(EdgeSpec::new(&cred_key, EdgeKind::AuthenticatesAs, w.key(i), "key of root"));
+    w.nodes
+        .push(NodeSpec::new(&cred_key, NodeKind::Credential, "root key"));
+    w.edges.push(EdgeSpec::new(
+        &cred_key,
+        EdgeKind::AuthenticatesAs,
+        w.key(i),
+        "key of root",
+    ));
     w.connector("root-access-key", &cred_key);
     want.push(("root-access-key", format!("graph:{cred_key}")));
 
     let i = w.identity("overgranted", alice, prod);
-    w.entitlement(i, "arn:aws:s3:::payments/*", &["s3:GetObject", "s3:DeleteObject"]);
+    w.entitlement(
+        i,
+        "arn:aws:s3:::payments/*",
+        &["s3:GetObject", "s3:DeleteObject"],
+    );
     w.profile(i, &["s3:GetObject"]);
     want.push(("unused-permissions", subject(&w, i)));
 
@@ -441,7 +475,10 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
     let c = w.credential(i, "ancient-key");
     w.credentials[c].issued_at = Some(ago(400));
     w.credentials[c].expires_at = None;
-    want.push(("never-rotated", format!("credential:{}", w.credentials[c].id)));
+    want.push((
+        "never-rotated",
+        format!("credential:{}", w.credentials[c].id),
+    ));
 
     let i = w.identity("forever-token-holder", alice, prod);
     let c = w.credential(i, "forever-token");
@@ -450,8 +487,14 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
 
     let i = w.identity("k8s-sa", alice, prod);
     let token = "k8s:prod:secret:default/sa-token".to_string();
-    w.nodes.push(NodeSpec::new(&token, NodeKind::Credential, "legacy token"));
-    w.edges.push(EdgeSpec::new(&token, EdgeKind::AuthenticatesAs, w.key(i), "token of"));
+    w.nodes
+        .push(NodeSpec::new(&token, NodeKind::Credential, "legacy token"));
+    w.edges.push(EdgeSpec::new(
+        &token,
+        EdgeKind::AuthenticatesAs,
+        w.key(i),
+        "token of",
+    ));
     w.connector("long-lived-service-account-token", &token);
     want.push(("long-lived-token", format!("graph:{token}")));
 
@@ -465,7 +508,8 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
     for n in 0..3 {
         let wl = format!("workload:shared-{n}");
         w.nodes.push(NodeSpec::new(&wl, NodeKind::Workload, &wl));
-        w.edges.push(EdgeSpec::new(&wl, EdgeKind::RunsAs, w.key(i), "runs as"));
+        w.edges
+            .push(EdgeSpec::new(&wl, EdgeKind::RunsAs, w.key(i), "runs as"));
     }
     want.push(("identity-reused-by-workloads", subject(&w, i)));
 
@@ -492,7 +536,11 @@ fn every_rule_has_a_planted_example_raised_with_its_ids() {
     // Every rule in the catalogue is planted.
     let planted_rules: BTreeSet<&str> = want.iter().map(|(r, _)| *r).collect();
     for r in RULES {
-        assert!(planted_rules.contains(r.id), "rule {} has no planted example", r.id);
+        assert!(
+            planted_rules.contains(r.id),
+            "rule {} has no planted example",
+            r.id
+        );
     }
     for (rule, subject) in &want {
         let f = a
@@ -504,13 +552,25 @@ fn every_rule_has_a_planted_example_raised_with_its_ids() {
                 panic!("{rule} on {subject} not raised; raised: {got:#?}")
             });
         let r = holdfast_posture::rule(rule).unwrap();
-        assert_eq!(f.owasp, r.owasp.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(f.csf, r.csf.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert!(!f.owasp.is_empty() && !f.csf.is_empty(), "{rule} maps to nothing");
+        assert_eq!(
+            f.owasp,
+            r.owasp.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            f.csf,
+            r.csf.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        );
+        assert!(
+            !f.owasp.is_empty() && !f.csf.is_empty(),
+            "{rule} maps to nothing"
+        );
         assert!(!f.evidence.is_empty(), "{rule} has no evidence");
         assert!(!f.explanation.is_empty() && !f.fix.is_empty());
         for id in &f.owasp {
-            assert!(holdfast_posture::owasp(id).is_some(), "{rule}: unknown OWASP id {id}");
+            assert!(
+                holdfast_posture::owasp(id).is_some(),
+                "{rule}: unknown OWASP id {id}"
+            );
         }
         for id in &f.csf {
             assert!(
@@ -521,8 +581,17 @@ fn every_rule_has_a_planted_example_raised_with_its_ids() {
     }
     // The clean identities among them stay clean.
     for n in 0..5 {
-        let id = w.identities.iter().find(|i| i.name == format!("clean-{n}")).unwrap().id;
-        let on: Vec<_> = a.findings.iter().filter(|f| f.identity_id == Some(id)).collect();
+        let id = w
+            .identities
+            .iter()
+            .find(|i| i.name == format!("clean-{n}"))
+            .unwrap()
+            .id;
+        let on: Vec<_> = a
+            .findings
+            .iter()
+            .filter(|f| f.identity_id == Some(id))
+            .collect();
         assert!(on.is_empty(), "clean-{n} raised {on:#?}");
     }
     // Every finding is one the plan expected: nothing raised by accident.
@@ -543,7 +612,11 @@ fn risk_parts_add_up_and_order_identities_sensibly() {
     let a = w.assess();
     let by_name = |n: &str| {
         let id = w.identities.iter().find(|i| i.name == n).unwrap().id;
-        a.risks.iter().find(|r| r.identity_id == id).unwrap().clone()
+        a.risks
+            .iter()
+            .find(|r| r.identity_id == id)
+            .unwrap()
+            .clone()
     };
     for r in &a.risks {
         let sum: u32 = r.parts.iter().map(|p| p.points).sum();
@@ -557,17 +630,39 @@ fn risk_parts_add_up_and_order_identities_sensibly() {
     let clean = by_name("clean-0");
     assert!(admin.score > clean.score);
     assert!(leaky.score > clean.score);
-    assert_eq!(leaky.parts.iter().find(|p| p.name == "exposure").unwrap().points, 20);
-    assert_eq!(admin.parts.iter().find(|p| p.name == "tier").unwrap().points, 25);
+    assert_eq!(
+        leaky
+            .parts
+            .iter()
+            .find(|p| p.name == "exposure")
+            .unwrap()
+            .points,
+        20
+    );
+    assert_eq!(
+        admin
+            .parts
+            .iter()
+            .find(|p| p.name == "tier")
+            .unwrap()
+            .points,
+        25
+    );
 }
 
 #[test]
 fn csf_1_1_ids_translate_to_2_0_outcomes() {
     assert_eq!(holdfast_posture::csf_2_0("PR.AC-4"), Some(vec!["PR.AA-05"]));
-    assert_eq!(holdfast_posture::csf_2_0("pr.aa-05"), Some(vec!["PR.AA-05"]));
+    assert_eq!(
+        holdfast_posture::csf_2_0("pr.aa-05"),
+        Some(vec!["PR.AA-05"])
+    );
     assert_eq!(holdfast_posture::csf_2_0("PR.PT-1"), Some(vec!["PR.PS-04"]));
     assert_eq!(holdfast_posture::csf_2_0("XX.YY-1"), None);
-    assert_eq!(holdfast_posture::owasp("NHI5:2025").unwrap().title, "Overprivileged NHI");
+    assert_eq!(
+        holdfast_posture::owasp("NHI5:2025").unwrap().title,
+        "Overprivileged NHI"
+    );
     // Every 2.0 outcome a 1.1 id maps to that a rule also uses is in the catalogue.
     for r in RULES {
         for c in r.csf {
@@ -580,4 +675,61 @@ fn csf_1_1_ids_translate_to_2_0_outcomes() {
 #[test]
 fn grants_follow_the_discovery_attribute_name() {
     assert_eq!(holdfast_discover::GRANTED_ATTRIBUTE, "granted_permissions");
+}
+
+#[test]
+fn reconcile_keeps_history_and_expires_acceptances() {
+    use holdfast_posture::{Acceptance, FindingState, reconcile};
+    let (w, _) = planted();
+    let fresh = w.assess().findings;
+    let n = fresh.len() as u64;
+    // First run: everything opens.
+    let first = reconcile(vec![], fresh.clone(), NOW, "holdfast");
+    assert_eq!(first.opened, n);
+    assert!(first.updates.is_empty());
+    // The same assessment again changes nothing.
+    let again = reconcile(first.inserts.clone(), fresh.clone(), NOW, "holdfast");
+    assert!(again.inserts.is_empty() && again.updates.is_empty());
+    // One finding fixed: resolved; raised again: reopened (same record, next versions).
+    let gone = fresh[0].key.clone();
+    let without: Vec<_> = fresh.iter().filter(|f| f.key != gone).cloned().collect();
+    let resolved = reconcile(first.inserts.clone(), without, NOW, "holdfast");
+    assert_eq!((resolved.resolved, resolved.updates.len()), (1, 1));
+    let r = &resolved.updates[0];
+    assert_eq!((r.state, r.version), (FindingState::Resolved, 2));
+    let mut stored: Vec<_> = first
+        .inserts
+        .iter()
+        .filter(|x| x.key != gone)
+        .cloned()
+        .collect();
+    stored.push(r.clone());
+    let back = reconcile(stored, fresh.clone(), NOW + Duration::days(1), "holdfast");
+    assert_eq!(back.reopened, 1);
+    let steps: Vec<_> = back.updates[0]
+        .history
+        .iter()
+        .map(|h| h.event.as_str())
+        .collect();
+    assert_eq!(steps, ["opened", "resolved", "reopened"]);
+    // An accepted finding stays accepted until its acceptance expires, then opens again.
+    let mut accepted = first.inserts.clone();
+    accepted[0].state = FindingState::Accepted;
+    accepted[0].acceptance = Some(Acceptance {
+        reason: "migration planned".into(),
+        approved_by: "Holdfast::Person::\"dave\"".into(),
+        accepted_at: NOW,
+        expires_at: NOW + Duration::days(10),
+    });
+    let before = reconcile(
+        accepted.clone(),
+        fresh.clone(),
+        NOW + Duration::days(9),
+        "holdfast",
+    );
+    assert!(before.updates.is_empty());
+    let after = reconcile(accepted, fresh, NOW + Duration::days(11), "holdfast");
+    assert_eq!(after.acceptances_expired, 1);
+    assert_eq!(after.updates[0].state, FindingState::Open);
+    assert!(after.updates[0].acceptance.is_none());
 }

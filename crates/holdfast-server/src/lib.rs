@@ -18,6 +18,7 @@ pub mod grants;
 pub mod monitoring;
 pub mod notify;
 pub mod openapi;
+pub mod posture;
 pub mod rotation;
 pub mod routes;
 pub mod state;
@@ -39,8 +40,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, events, graph, identities, leaks, owners, policy, requests,
-    rotations, secrets, stepup, sys, systems, tokens,
+    audit, credentials, entitlements, events, findings, graph, identities, leaks, owners, policy,
+    requests, rotations, secrets, stepup, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -148,6 +149,13 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts/{id}/ack", post(events::acknowledge))
         .route("/alerts/{id}/close", post(events::close))
         .route("/identities/{id}/usage", get(events::usage))
+        .route("/identities/{id}/risk", get(findings::risk))
+        .route("/findings", get(findings::list))
+        .route("/findings/recompute", post(findings::recompute))
+        .route("/findings/{id}", get(findings::show))
+        .route("/findings/{id}/accept", post(findings::accept))
+        .route("/posture", get(findings::summary))
+        .route("/posture/catalog", get(findings::catalog))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()

@@ -42,7 +42,7 @@ impl MonitorState {
 }
 
 /// The label an owner sets to declare an identity's actions (comma-separated patterns).
-pub const DECLARED_ACTIONS: &str = "holdfast.io/declared-actions";
+pub use holdfast_posture::DECLARED_ACTIONS;
 
 /// Most line errors a report lists.
 const MAX_REPORTED_ERRORS: usize = 1000;

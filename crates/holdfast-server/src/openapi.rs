@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, events, graph, identities, leaks, owners, policy, requests,
-    rotations, secrets, stepup, sys, systems, tokens,
+    audit, credentials, entitlements, events, findings, graph, identities, leaks, owners, policy,
+    requests, rotations, secrets, stepup, sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +33,8 @@ use crate::routes::{
         requests::reviews, requests::close_review, stepup::enroll, stepup::step_up,
         requests::x509_trust,
         events::ingest, events::list, events::show, events::acknowledge, events::close, events::usage,
+        findings::list, findings::show, findings::accept, findings::recompute, findings::summary,
+        findings::catalog, findings::risk,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -51,6 +51,8 @@ pub struct AppState {
     pub grants: Arc<crate::grants::GrantSigner>,
     /// Monitoring settings and the one-batch-at-a-time lock.
     pub monitor: Arc<crate::monitoring::MonitorState>,
+    /// Posture settings and when findings were last recomputed.
+    pub posture: Arc<crate::posture::PostureState>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.

@@ -6,6 +6,7 @@ use holdfast_core::{
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use holdfast_monitor::{Alert, EventBatch, ProfileRecord};
+use holdfast_posture::{FindingRecord, PostureRun};
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,10 +38,14 @@ pub enum Table {
     Alerts,
     Profiles,
     EventBatches,
+    Findings,
+    PostureRuns,
 }
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 23] = [
+        Self::Findings,
+        Self::PostureRuns,
         Self::Alerts,
         Self::Profiles,
         Self::EventBatches,
@@ -87,6 +92,8 @@ impl Table {
             Self::Alerts => "alerts",
             Self::Profiles => "profiles",
             Self::EventBatches => "event_batches",
+            Self::Findings => "posture_findings",
+            Self::PostureRuns => "posture_runs",
         }
     }
 
@@ -114,6 +121,8 @@ impl Table {
             Self::Alerts => "alert",
             Self::Profiles => "activity profile",
             Self::EventBatches => "event batch",
+            Self::Findings => "finding",
+            Self::PostureRuns => "posture run",
         }
     }
 
@@ -158,6 +167,8 @@ impl Table {
             ],
             Self::Profiles => &["identity_id", "actor"],
             Self::EventBatches => &["format", "digest"],
+            Self::Findings => &["key", "state", "rule", "severity", "identity_id"],
+            Self::PostureRuns => &["at"],
         }
     }
 
@@ -560,6 +571,23 @@ record!(ProfileRecord, Table::Profiles, |r| {
 
 record!(EventBatch, Table::EventBatches, |r| {
     vec![Value::text(&r.format), Value::text(&r.digest)]
+});
+
+record!(FindingRecord, Table::Findings, |r| {
+    vec![
+        Value::text(&r.key),
+        Value::text(r.state.as_str()),
+        Value::text(&r.rule),
+        Value::text(r.severity.as_str()),
+        Value::opt_text(r.identity_id),
+    ]
+});
+
+record!(PostureRun, Table::PostureRuns, |r| {
+    vec![Value::text(
+        r.at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    )]
 });
 
 /// Every record of a table matching `filters`, read in pages of `page` rows.

@@ -200,6 +200,26 @@ CREATE TABLE event_batches (
 CREATE INDEX ix_event_batches_digest ON event_batches (digest);
 "#,
     ),
+    (
+        10,
+        r#"
+CREATE TABLE posture_findings (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    key TEXT NOT NULL, state TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+    identity_id TEXT,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_posture_findings__key UNIQUE (key)
+);
+CREATE INDEX ix_posture_findings_state ON posture_findings (state);
+CREATE INDEX ix_posture_findings_identity ON posture_findings (identity_id);
+CREATE INDEX ix_posture_findings_rule ON posture_findings (rule);
+CREATE TABLE posture_runs (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

@@ -51,6 +51,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         unseal_key_file: None,
         rotators: Default::default(),
         monitor: Default::default(),
+        posture: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

@@ -88,6 +88,7 @@ pub async fn run(
         unseal_key_file: None,
         rotators: Default::default(),
         monitor: Default::default(),
+        posture: Default::default(),
     };
     let signer = Arc::new(load_signer(dir.path())?);
     let store = open_store(&settings, signer).await?;

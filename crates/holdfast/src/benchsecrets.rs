@@ -91,6 +91,7 @@ pub async fn run(
         unseal_key_file: None,
         rotators: Default::default(),
         monitor: Default::default(),
+        posture: Default::default(),
     };
     let raw_store: Arc<dyn Store> =
         open_store(&raw_settings, Arc::new(load_signer(raw_dir.path())?)).await?;
@@ -133,6 +134,7 @@ pub async fn run(
         unseal_key_file: Some(dir.path().join("unseal.key")),
         rotators: Default::default(),
         monitor: Default::default(),
+        posture: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

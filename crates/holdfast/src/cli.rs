@@ -132,6 +132,10 @@ pub enum Command {
     /// Alerts the detections raised: list, show, acknowledge, close.
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// Posture findings mapped to OWASP NHI Top 10 and NIST CSF 2.0: list, show, accept a risk,
+    /// recompute, an identity's risk score.
+    #[command(subcommand)]
+    Findings(FindingsCmd),
     /// How an identity is used: last use, credentials, baseline, and granted versus used with a
     /// right-sized policy.
     Usage {
@@ -192,6 +196,49 @@ pub enum AlertsCmd {
         #[arg(long)]
         note: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCmd {
+    /// List findings.
+    List {
+        /// open, accepted or resolved.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+        /// An OWASP NHI Top 10 item (NHI1 … NHI10).
+        #[arg(long)]
+        owasp: Option<String>,
+        /// A NIST CSF outcome: 2.0 (PR.AA-05) or 1.1 (PR.AC-4, matched to what it became).
+        #[arg(long)]
+        csf: Option<String>,
+        #[arg(long)]
+        identity: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// One finding: explanation, evidence, fix, mappings and history.
+    Show { id: String },
+    /// Accept a finding as a risk: a reason and an expiry; you must not own the identity.
+    Accept {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        /// When the acceptance ends: an RFC 3339 time or a duration such as `30d`.
+        #[arg(long)]
+        expires: String,
+    },
+    /// Recompute findings now (the server also does it when the inventory changes).
+    Recompute,
+    /// Counts by OWASP item and severity, and the trend by day.
+    Summary,
+    /// An identity's risk score with its parts.
+    Risk { id: String },
+    /// The rules, OWASP items, CSF 2.0 outcomes and the CSF 1.1 → 2.0 crosswalk.
+    Catalog,
 }
 
 #[derive(Debug, Subcommand)]

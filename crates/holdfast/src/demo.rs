@@ -485,6 +485,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         unseal_key_file: Some(args.data.join("unseal.key")),
         rotators: Default::default(),
         monitor: Default::default(),
+        posture: Default::default(),
     };
     let running = match start(&settings).await {
         Ok(r) => r,

@@ -14,6 +14,7 @@ mod discover;
 mod monitor_cmd;
 mod output;
 mod policy_cmd;
+mod posture_cmd;
 mod scan;
 mod serve;
 
@@ -73,6 +74,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             .await
             .map(|()| true),
         Command::Alerts(c) => monitor_cmd::alerts(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Findings(c) => posture_cmd::findings(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),
         Command::Usage { id, window_days } => {

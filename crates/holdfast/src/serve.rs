@@ -39,6 +39,9 @@ struct FileConfig {
     /// `[monitor]`: learning period and burst thresholds of the detections.
     #[serde(default)]
     monitor: holdfast_monitor::Config,
+    /// `[posture]`: recompute interval, acceptance limit, finding thresholds.
+    #[serde(default)]
+    posture: holdfast_server::posture::PostureConfig,
 }
 
 /// Final settings for one server.
@@ -55,6 +58,8 @@ pub struct Settings {
     pub rotators: holdfast_server::RotatorConfig,
     /// Detection thresholds from the configuration file.
     pub monitor: holdfast_monitor::Config,
+    /// Posture settings from the configuration file.
+    pub posture: holdfast_server::posture::PostureConfig,
 }
 
 impl Settings {
@@ -69,6 +74,7 @@ impl Settings {
             unseal_key_file: None,
             rotators: Default::default(),
             monitor: Default::default(),
+            posture: Default::default(),
         })
     }
 }
@@ -138,6 +144,10 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
         monitor: {
             file.monitor.validate().map_err(anyhow::Error::msg)?;
             file.monitor
+        },
+        posture: {
+            file.posture.validate().map_err(anyhow::Error::msg)?;
+            file.posture
         },
     })
 }
@@ -312,6 +322,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         grants: Arc::new(load_grant_signer(&settings.data)?),
         monitor: Arc::new(holdfast_server::monitoring::MonitorState::new(
             settings.monitor.clone(),
+        )),
+        posture: Arc::new(holdfast_server::posture::PostureState::new(
+            settings.posture.clone(),
         )),
     };
     holdfast_server::routes::requests::publish_grant_key(&state)

@@ -293,3 +293,51 @@ fn input_that_is_not_an_iam_export_is_refused_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn oidc_trust_without_a_subject_condition_is_a_finding() {
+    let role = |name: &str, condition: serde_json::Value| {
+        serde_json::json!({
+            "RoleName": name, "RoleId": format!("AROA{}", name.len()), "Path": "/",
+            "Arn": format!("arn:aws:iam::111122223333:role/{name}"),
+            "CreateDate": "2025-01-01T00:00:00Z",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": condition
+            }]},
+            "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": [{"Key": "owner", "Value": "platform"}]
+        })
+    };
+    let doc = serde_json::json!({
+        "UserDetailList": [], "GroupDetailList": [], "Policies": [],
+        "RoleDetailList": [
+            role("aud-only", serde_json::json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})),
+            role("any-repo", serde_json::json!({"StringLike": {"token.actions.githubusercontent.com:sub": "*"}})),
+            role("pinned", serde_json::json!({
+                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/payments:ref:refs/heads/main"}
+            })),
+        ]
+    });
+    let inputs = [holdfast_discover::Input {
+        name: "gha-roles.json".into(),
+        bytes: serde_json::to_vec(&doc).unwrap(),
+    }];
+    let d = holdfast_discover::discover(Connector::AwsIam, &inputs, &Default::default()).unwrap();
+    let kinds = |r: &str| finding_kinds(&d, &key(&format!("role/{r}")));
+    assert_eq!(kinds("aud-only"), vec!["oidc-trust-without-subject"]);
+    assert_eq!(kinds("any-repo"), vec!["oidc-trust-without-subject"]);
+    assert!(kinds("pinned").is_empty(), "{:?}", kinds("pinned"));
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.subject == key("role/aud-only"))
+        .unwrap();
+    assert!(
+        f.message.contains("token.actions.githubusercontent.com"),
+        "{}",
+        f.message
+    );
+}

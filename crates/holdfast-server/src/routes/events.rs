@@ -271,64 +271,13 @@ pub async fn usage(
         .await?
         .map(|r| r.profile)
         .unwrap_or_default();
-    let mut grants: Vec<Grant> = find_all::<Entitlement>(
+    let entitlements: Vec<Entitlement> = find_all(
         ctx.store(),
         vec![Filter::Eq("identity_id", Value::text(id.to_string()))],
         500,
     )
-    .await?
-    .into_iter()
-    .map(|e| Grant {
-        resource: e.resource,
-        actions: e.actions,
-        granted_by: e.granted_by,
-    })
-    .collect();
-    // What discovery found its policies allow.
-    if let Some(serde_json::Value::Array(statements)) = identity
-        .attributes
-        .get(holdfast_discover::GRANTED_ATTRIBUTE)
-    {
-        for st in statements {
-            let strings = |k: &str| -> Vec<String> {
-                st.get(k)
-                    .and_then(|v| v.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let mut by = st
-                .get("policy")
-                .and_then(|v| v.as_str())
-                .unwrap_or("a policy")
-                .to_string();
-            if let Some(except) = st.get("except").and_then(|v| v.as_str()) {
-                by.push_str(&format!(", everything except {except}"));
-            }
-            if st.get("conditional").and_then(|v| v.as_bool()) == Some(true) {
-                by.push_str(", with conditions");
-            }
-            grants.push(Grant {
-                resource: strings("resources").join(", "),
-                actions: strings("actions"),
-                granted_by: by,
-            });
-        }
-    }
-    if let Some(declared) = identity.labels.get(crate::monitoring::DECLARED_ACTIONS) {
-        grants.push(Grant {
-            resource: "*".into(),
-            actions: declared
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            granted_by: format!("label {}", crate::monitoring::DECLARED_ACTIONS),
-        });
-    }
+    .await?;
+    let grants: Vec<Grant> = holdfast_posture::grants_of(&identity, &entitlements);
     let now = ctx.now().unix_timestamp();
     let name = identity
         .external_id

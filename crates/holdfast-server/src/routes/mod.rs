@@ -4,6 +4,7 @@ pub mod audit;
 pub mod credentials;
 pub mod entitlements;
 pub mod events;
+pub mod findings;
 pub mod graph;
 pub mod identities;
 pub mod leaks;

@@ -1454,6 +1454,12 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     n += rotate_after_breakglass(state, now).await?;
     n += reconcile_postgres_logins(state, now).await?;
     n += crate::monitoring::retry_owed(state).await?;
+    match crate::posture::maybe_recompute(state).await {
+        Ok(true) => n += 1,
+        Ok(false) => {}
+        // Another replica writing the same findings wins; this one tries again next time.
+        Err(e) => tracing::debug!(error = %e.message, "posture recompute did not land"),
+    }
     Ok(n)
 }
 

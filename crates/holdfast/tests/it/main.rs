@@ -16,6 +16,7 @@ mod durability;
 mod monitor;
 mod policy;
 mod postgres;
+mod posture;
 mod scan;
 mod tls;
 mod vault;

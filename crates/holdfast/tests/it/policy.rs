@@ -136,6 +136,13 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/alerts/{id}/ack"), Write),
         (("POST", "/v1/alerts/{id}/close"), Write),
         (("GET", "/v1/identities/{id}/usage"), Read),
+        (("GET", "/v1/identities/{id}/risk"), Read),
+        (("GET", "/v1/findings"), Read),
+        (("GET", "/v1/findings/{id}"), Read),
+        (("POST", "/v1/findings/{id}/accept"), Approval),
+        (("POST", "/v1/findings/recompute"), Write),
+        (("GET", "/v1/posture"), Read),
+        (("GET", "/v1/posture/catalog"), Read),
     ])
 }
 
