@@ -183,6 +183,8 @@ pub struct Reconciled {
     pub reopened: u64,
     pub resolved: u64,
     pub acceptances_expired: u64,
+    /// Records still accepted after this run.
+    pub accepted: u64,
 }
 
 /// Compares `fresh` (one assessment) with `stored` (every record) as of `now`. A record whose key
@@ -198,10 +200,11 @@ pub fn reconcile(
     let mut fresh: HashMap<String, Finding> =
         fresh.into_iter().map(|f| (f.key.clone(), f)).collect();
     for mut r in stored {
-        let before = r.clone();
+        let mut dirty = false;
         match fresh.remove(&r.key) {
             Some(f) => {
                 if r.state == FindingState::Resolved {
+                    dirty = true;
                     r.state = FindingState::Open;
                     r.resolved_at = None;
                     r.push(now, "reopened", by, None);
@@ -210,6 +213,7 @@ pub fn reconcile(
                 if r.state == FindingState::Accepted
                     && r.acceptance.as_ref().is_none_or(|a| a.expires_at <= now)
                 {
+                    dirty = true;
                     r.state = FindingState::Open;
                     r.push(
                         now,
@@ -227,6 +231,7 @@ pub fn reconcile(
                     out.acceptances_expired += 1;
                 }
                 if r.differs(&f) {
+                    dirty = true;
                     if r.severity != f.severity {
                         r.push(
                             now,
@@ -248,6 +253,7 @@ pub fn reconcile(
             }
             None => {
                 if r.state != FindingState::Resolved {
+                    dirty = true;
                     r.state = FindingState::Resolved;
                     r.resolved_at = Some(now);
                     r.acceptance = None;
@@ -256,7 +262,10 @@ pub fn reconcile(
                 }
             }
         }
-        if r != before {
+        if r.state == FindingState::Accepted {
+            out.accepted += 1;
+        }
+        if dirty {
             r.version += 1;
             r.updated_at = now;
             out.updates.push(r);

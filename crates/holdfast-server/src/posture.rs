@@ -4,7 +4,7 @@
 //! change Holdfast makes is audited, so an unmoved log means an unchanged inventory), at most once
 //! per interval; `POST /v1/findings/recompute` recomputes at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use holdfast_core::{
@@ -91,12 +91,21 @@ impl PostureState {
     }
 }
 
+/// Raised findings counted by OWASP item, severity and rule.
+#[derive(Debug, Default)]
+struct Counts {
+    raised: u64,
+    by_owasp: BTreeMap<String, u64>,
+    by_severity: BTreeMap<String, u64>,
+    by_rule: BTreeMap<String, u64>,
+}
+
 /// Reads every record of a table.
 async fn all<R: holdfast_store::Record>(
-    state: &AppState,
+    store: &dyn holdfast_store::Store,
     filters: Vec<Filter>,
 ) -> ApiResult<Vec<R>> {
-    Ok(find_all::<R>(state.store.as_ref(), filters, 1000).await?)
+    Ok(find_all::<R>(store, filters, 1000).await?)
 }
 
 /// The id of the run record of a UTC day: one record per day keeps the trend without growing
@@ -125,30 +134,69 @@ pub async fn maybe_recompute(state: &AppState) -> ApiResult<bool> {
 /// (which always records its run); without it, a run that changes nothing writes nothing.
 pub async fn recompute(state: &AppState, by: Option<&str>) -> ApiResult<Option<RecomputeReport>> {
     let _one = state.posture.running.lock().await;
-    let store = state.store.as_ref();
+    let now = state.clock.now();
+    state
+        .posture
+        .last_run
+        .store(now.unix_timestamp(), Ordering::Relaxed);
+    let (report, seq, _) = assess_and_write(
+        state.store.as_ref(),
+        &state.graph,
+        &state.posture.config.thresholds,
+        now,
+        by,
+    )
+    .await?;
+    state.posture.seen_seq.store(seq, Ordering::Relaxed);
+    Ok(report)
+}
+
+/// Where the time of one recompute went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub load: std::time::Duration,
+    pub assess: std::time::Duration,
+    pub write: std::time::Duration,
+    pub findings: usize,
+}
+
+/// The work of [`recompute`] on a store: load, assess, reconcile, write. Returns the report (none
+/// when nothing changed and no caller asked), the audit sequence number it saw or wrote, and
+/// its timings.
+pub async fn assess_and_write(
+    store: &dyn holdfast_store::Store,
+    graph_cache: &crate::discovery::GraphCache,
+    settings: &Settings,
+    now: OffsetDateTime,
+    by: Option<&str>,
+) -> ApiResult<(Option<RecomputeReport>, u64, Timings)> {
     let head = store.audit_head().await?.map_or(0, |h| h.seq);
     let started = std::time::Instant::now();
-    let identities: Vec<Identity> = all(state, vec![]).await?;
-    let credentials: Vec<Credential> = all(state, vec![]).await?;
-    let entitlements: Vec<Entitlement> = all(state, vec![]).await?;
-    let owners: Vec<Owner> = all(state, vec![]).await?;
-    let systems: Vec<System> = all(state, vec![]).await?;
-    let leaks: Vec<Leak> = all(state, vec![]).await?;
-    let secrets: Vec<Secret> = all(state, vec![]).await?;
-    let sources: Vec<DiscoverySource> = all(state, vec![]).await?;
-    let profiles: Vec<ProfileRecord> = all(state, vec![]).await?;
+    let identities: Vec<Identity> = all(store, vec![]).await?;
+    let credentials: Vec<Credential> = all(store, vec![]).await?;
+    let entitlements: Vec<Entitlement> = all(store, vec![]).await?;
+    let owners: Vec<Owner> = all(store, vec![]).await?;
+    let systems: Vec<System> = all(store, vec![]).await?;
+    let leaks: Vec<Leak> = all(store, vec![]).await?;
+    let secrets: Vec<Secret> = all(store, vec![]).await?;
+    let sources: Vec<DiscoverySource> = all(store, vec![]).await?;
+    let profiles: Vec<ProfileRecord> = all(store, vec![]).await?;
     let alerts: Vec<Alert> = all(
-        state,
+        store,
         vec![Filter::Eq("detection", Value::text("human_style_use"))],
     )
     .await?;
-    let stored: Vec<FindingRecord> = all(state, vec![]).await?;
-    let graph = state.graph.get(store).await?;
-    let settings = state.posture.config.thresholds.clone();
-    let now = state.clock.now();
+    let stored: Vec<FindingRecord> = all(store, vec![]).await?;
+    let graph = graph_cache.get(store).await?;
+    let settings = settings.clone();
+    let mut timings = Timings {
+        load: started.elapsed(),
+        ..Timings::default()
+    };
+    let assessing = std::time::Instant::now();
     let actor = by.unwrap_or("holdfast").to_string();
     let n_identities = identities.len() as u64;
-    let (assessment, reconciled, stored) = tokio::task::spawn_blocking(move || {
+    let (risks, counts, reconciled) = tokio::task::spawn_blocking(move || {
         let estate = Estate {
             identities: &identities,
             credentials: &credentials,
@@ -162,46 +210,36 @@ pub async fn recompute(state: &AppState, by: Option<&str>) -> ApiResult<Option<R
             alerts: &alerts,
             graph: Some(graph.as_ref()),
         };
-        let assessment = holdfast_posture::assess(&estate, &settings, now);
-        let keep = stored.clone();
-        let reconciled =
-            holdfast_posture::reconcile(stored, assessment.findings.clone(), now, &actor);
-        (assessment, reconciled, keep)
+        let holdfast_posture::Assessment { findings, risks } =
+            holdfast_posture::assess(&estate, &settings, now);
+        // Every raised finding is one of this assessment's: count them before they move.
+        let mut counts = Counts {
+            raised: findings.len() as u64,
+            ..Counts::default()
+        };
+        for f in &findings {
+            for o in &f.owasp {
+                *counts.by_owasp.entry(o.clone()).or_default() += 1;
+            }
+            *counts
+                .by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
+            *counts.by_rule.entry(f.rule.clone()).or_default() += 1;
+        }
+        let reconciled = holdfast_posture::reconcile(stored, findings, now, &actor);
+        (risks, counts, reconciled)
     })
     .await
     .map_err(|e| ApiError::internal("assessing posture", e))?;
+    timings.assess = assessing.elapsed();
+    timings.findings = usize::try_from(counts.raised).unwrap_or(usize::MAX);
     let changed = !reconciled.inserts.is_empty() || !reconciled.updates.is_empty();
-    state
-        .posture
-        .last_run
-        .store(now.unix_timestamp(), Ordering::Relaxed);
     if !changed && by.is_none() {
-        state.posture.seen_seq.store(head, Ordering::Relaxed);
-        return Ok(None);
+        return Ok((None, head, timings));
     }
-
-    // The findings as they will stand after this run.
-    let mut current: HashMap<Uuid, &FindingRecord> = stored.iter().map(|r| (r.id, r)).collect();
-    for r in reconciled.updates.iter().chain(&reconciled.inserts) {
-        current.insert(r.id, r);
-    }
-    let raised: Vec<&&FindingRecord> = current
-        .values()
-        .filter(|r| r.state != FindingState::Resolved)
-        .collect();
-    let mut by_owasp: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &raised {
-        for o in &r.owasp {
-            *by_owasp.entry(o.clone()).or_default() += 1;
-        }
-        *by_severity
-            .entry(r.severity.as_str().to_string())
-            .or_default() += 1;
-        *by_rule.entry(r.rule.clone()).or_default() += 1;
-    }
-    let mut top: Vec<Risk> = assessment.risks;
+    let writing = std::time::Instant::now();
+    let mut top: Vec<Risk> = risks;
     top.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
@@ -216,18 +254,15 @@ pub async fn recompute(state: &AppState, by: Option<&str>) -> ApiResult<Option<R
         at: now,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         identities: n_identities,
-        raised: raised.len() as u64,
-        accepted: raised
-            .iter()
-            .filter(|r| r.state == FindingState::Accepted)
-            .count() as u64,
+        raised: counts.raised,
+        accepted: reconciled.accepted,
         opened: reconciled.opened,
         reopened: reconciled.reopened,
         resolved: reconciled.resolved,
         acceptances_expired: reconciled.acceptances_expired,
-        by_owasp,
-        by_severity,
-        by_rule,
+        by_owasp: counts.by_owasp,
+        by_severity: counts.by_severity,
+        by_rule: counts.by_rule,
         top_risks: top,
     };
     let sample = |rs: &[FindingRecord], pick: &dyn Fn(&FindingRecord) -> bool| -> Vec<String> {
@@ -272,8 +307,8 @@ pub async fn recompute(state: &AppState, by: Option<&str>) -> ApiResult<Option<R
         detail,
     };
     let seq = store.apply(changes, event).await?;
-    state.posture.seen_seq.store(seq, Ordering::Relaxed);
-    Ok(Some(RecomputeReport { run, changed }))
+    timings.write = writing.elapsed();
+    Ok((Some(RecomputeReport { run, changed }), seq, timings))
 }
 
 /// One identity's risk now: its tier, blast radius, exposed and oldest credentials, and the

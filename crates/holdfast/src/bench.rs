@@ -36,6 +36,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             identities,
             http_count,
         }) => return crate::benchevents::run(count, identities, http_count).await,
+        Some(crate::cli::BenchCmd::Posture {
+            identities,
+            edges,
+            database_url,
+        }) => return crate::benchposture::run(identities, edges, database_url).await,
         Some(crate::cli::BenchCmd::Authorize { count, entities }) => {
             return crate::benchauthorize::run(count, entities).await;
         }

@@ -1011,6 +1011,20 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10_000)]
         entities: usize,
     },
+    /// Generate an estate (identities, credentials, entitlements, secrets, leaks and a graph),
+    /// assess it in memory and through a fresh store (cold and unchanged); print time and peak
+    /// memory.
+    Posture {
+        /// Identities in the generated estate.
+        #[arg(long, default_value_t = 100_000)]
+        identities: usize,
+        /// Edges in the generated graph.
+        #[arg(long, default_value_t = 1_000_000)]
+        edges: usize,
+        /// Benchmark against PostgreSQL instead of a fresh embedded store.
+        #[arg(long, env = "HOLDFAST_BENCH_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
     /// Generate an estate, import it into a fresh store, compute every blast radius; print time
     /// and peak memory.
     Graph {

@@ -6,6 +6,7 @@ mod bench;
 mod benchauthorize;
 mod benchevents;
 mod benchgraph;
+mod benchposture;
 mod benchsecrets;
 mod cli;
 mod commands;
