@@ -733,3 +733,33 @@ fn reconcile_keeps_history_and_expires_acceptances() {
     assert_eq!(after.updates[0].state, FindingState::Open);
     assert!(after.updates[0].acceptance.is_none());
 }
+
+#[test]
+fn every_rule_is_documented_with_its_mappings() {
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/POSTURE.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    for r in RULES {
+        let heading = format!("### `{}`", r.id);
+        let section = doc
+            .split(&heading)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{} is not documented", r.id));
+        let section = section.split("\n### ").next().unwrap();
+        for id in r.owasp.iter().chain(r.csf) {
+            assert!(
+                section.contains(id),
+                "{}: {id} missing from its section",
+                r.id
+            );
+        }
+    }
+    for (old, new) in holdfast_posture::CSF_1_1_TO_2_0 {
+        assert!(doc.contains(old), "crosswalk row for {old} missing");
+        for n in *new {
+            assert!(doc.contains(n), "{old} → {n} missing");
+        }
+    }
+}

@@ -168,27 +168,17 @@ pub async fn run(
     let thresholds = Settings::default();
     eprintln!("recomputing (cold: every finding is new) …");
     let t = Instant::now();
-    let (cold, _, cold_t) = holdfast_server::posture::assess_and_write(
-        store.as_ref(),
-        &cache,
-        &thresholds,
-        now,
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("recompute: {}", e.message))?;
+    let (cold, _, cold_t) =
+        holdfast_server::posture::assess_and_write(store.as_ref(), &cache, &thresholds, now, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("recompute: {}", e.message))?;
     let cold_total = t.elapsed();
     eprintln!("recomputing (warm: nothing changed) …");
     let t = Instant::now();
-    let (warm, _, warm_t) = holdfast_server::posture::assess_and_write(
-        store.as_ref(),
-        &cache,
-        &thresholds,
-        now,
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("recompute: {}", e.message))?;
+    let (warm, _, warm_t) =
+        holdfast_server::posture::assess_and_write(store.as_ref(), &cache, &thresholds, now, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("recompute: {}", e.message))?;
     let warm_total = t.elapsed();
 
     println!("backend                     {backend}");

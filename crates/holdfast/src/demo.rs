@@ -502,6 +502,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let found = discover_estate(&client).await?;
     let scanned = scan_repo(&client, &args.data).await?;
     let monitored = monitor_estate(&client).await?;
+    let posture = client
+        .recompute_findings()
+        .await
+        .context("computing the demo estate's posture")?
+        .run;
+    let owasp_items = holdfast_posture::OWASP_NHI
+        .iter()
+        .filter(|i| posture.by_owasp.contains_key(i.id))
+        .count();
     let url = &running.url;
     let token = &init.root_token;
     println!(
@@ -518,6 +527,7 @@ Scanned a repository with planted secrets: {sm} matched credentials in the inven
 exposures), {su} unknown ones recorded as leaks.
 Ingested {me} CloudTrail events (eight ordinary days and this morning's incident): {ma} alerts;
 automatic containment: {mr}.
+Posture: {pf} findings across {po} of the 10 OWASP NHI Top 10 items ({pc} critical).
 
 Try, in another terminal:
 
@@ -529,6 +539,9 @@ Try, in another terminal:
   holdfast graph blast-radius k8s:prod:serviceaccount:payments/ci-deployer
   holdfast discover sources
   holdfast leak list
+  holdfast findings summary
+  holdfast findings list --state open --severity critical
+  holdfast findings list --csf PR.AC-4
   holdfast alerts list
   holdfast alerts list --severity critical --json
   holdfast usage <id of ci-deployer, from `holdfast identity list`>
@@ -559,6 +572,9 @@ Press Ctrl-C to stop.
         su = scanned.unmatched,
         me = monitored.events,
         ma = monitored.alerts,
+        pf = posture.raised,
+        po = owasp_items,
+        pc = posture.by_severity.get("critical").copied().unwrap_or(0),
         mr = match monitored
             .responses
             .iter()

@@ -251,6 +251,19 @@ fn demo_loads_the_sample_estate_and_prints_what_to_try() {
     );
     assert!(text.contains("holdfast graph blast-radius"), "{text}");
     assert!(text.contains("holdfast identity list"));
+    // Posture runs over everything loaded: the example estate has problems in most OWASP items.
+    let posture = text
+        .lines()
+        .find(|l| l.starts_with("Posture: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let items: usize = posture
+        .split(" across ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(items >= 6, "{posture}");
+    assert!(text.contains("holdfast findings summary"));
 }
 
 #[test]
