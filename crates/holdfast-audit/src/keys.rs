@@ -10,6 +10,8 @@ use crate::chain::{ChainHead, Checkpoint};
 const CHECKPOINT_DOMAIN: &[u8] = b"holdfast-audit-checkpoint-v1\0";
 /// The signed head uses its own tag, so a kept checkpoint can never be replayed as a head.
 const HEAD_DOMAIN: &[u8] = b"holdfast-audit-head-v1\0";
+/// Offboarding receipts: their own tag, so no receipt can pass as a checkpoint or a head.
+const RECEIPT_DOMAIN: &[u8] = b"holdfast-receipt-v1\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -50,6 +52,17 @@ impl AuditKey {
     /// Whether `cp` is a valid signature by this key.
     pub fn verifies(&self, cp: &Checkpoint) -> bool {
         self.verifies_with(CHECKPOINT_DOMAIN, cp)
+    }
+
+    /// Whether `signature` (hex) is this key's receipt signature over `body`.
+    pub fn verifies_receipt(&self, body: &[u8], signature: &str) -> bool {
+        let mut sig = [0u8; 64];
+        if signature.len() != 128 || hex::decode_to_slice(signature, &mut sig).is_err() {
+            return false;
+        }
+        let mut msg = RECEIPT_DOMAIN.to_vec();
+        msg.extend_from_slice(body);
+        self.key.verify(&msg, &Signature::from_bytes(&sig)).is_ok()
     }
 
     /// Whether `head` is a valid signed-head signature by this key.
@@ -126,6 +139,13 @@ impl Signer {
             key_id: self.key_id.clone(),
             public_key: hex::encode(self.key.verifying_key().as_bytes()),
         }
+    }
+
+    /// Signs an offboarding receipt's bytes; the hex signature.
+    pub fn sign_receipt(&self, body: &[u8]) -> String {
+        let mut msg = RECEIPT_DOMAIN.to_vec();
+        msg.extend_from_slice(body);
+        hex::encode(self.key.sign(&msg).to_bytes())
     }
 
     /// Signs a head as a checkpoint (kept for good).

@@ -643,6 +643,91 @@ impl Client {
         .await
     }
 
+    pub async fn offboard(
+        &self,
+        identity: &str,
+        reason: &str,
+    ) -> Result<holdfast_core::Offboarding> {
+        self.post(
+            &format!("/identities/{identity}/offboard"),
+            &holdfast_types::OffboardRequest {
+                reason: Some(reason.to_string()),
+            },
+        )
+        .await
+    }
+
+    pub async fn offboarding(&self, id: Uuid) -> Result<holdfast_core::Offboarding> {
+        self.get(&format!("/offboardings/{id}"), vec![]).await
+    }
+
+    pub async fn list_offboardings(
+        &self,
+        p: Params<'_>,
+    ) -> Result<holdfast_types::OffboardingPage> {
+        self.get("/offboardings", p).await
+    }
+
+    pub async fn confirm_offboarding_step(
+        &self,
+        id: Uuid,
+        n: u32,
+        note: &str,
+    ) -> Result<holdfast_core::Offboarding> {
+        self.post(
+            &format!("/offboardings/{id}/steps/{n}/confirm"),
+            &holdfast_types::ConfirmStepRequest {
+                note: Some(note.to_string()),
+            },
+        )
+        .await
+    }
+
+    pub async fn recheck_offboarding(&self, id: Uuid) -> Result<holdfast_core::Offboarding> {
+        self.post(
+            &format!("/offboardings/{id}/recheck"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn depart_owner(
+        &self,
+        owner: &str,
+        r: &holdfast_types::DepartRequest,
+    ) -> Result<holdfast_types::DepartReport> {
+        self.post(&format!("/owners/{owner}/depart"), r).await
+    }
+
+    /// The signed receipt file of a finished offboarding, byte for byte as issued.
+    pub async fn offboarding_receipt(&self, id: Uuid) -> Result<String> {
+        let url = format!("{}/v1/offboardings/{id}/receipt", self.base);
+        let mut req = self.http.get(&url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let transport = |e: reqwest::Error| ClientError::Transport {
+            addr: self.base.clone(),
+            detail: e.to_string(),
+        };
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        Err(ClientError::Api {
+            status: status.as_u16(),
+            error: serde_json::from_str::<ErrorBody>(&text)
+                .map(|b| b.error)
+                .unwrap_or(ErrorDetail {
+                    code: "http".into(),
+                    message: format!("HTTP {status}"),
+                    field: None,
+                }),
+        })
+    }
+
     pub async fn list_findings(&self, p: Params<'_>) -> Result<holdfast_posture::FindingPage> {
         self.get("/findings", p).await
     }

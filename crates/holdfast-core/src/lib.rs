@@ -9,6 +9,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod lifecycle;
 pub mod model;
+pub mod offboard;
 pub mod token;
 pub mod validate;
 
@@ -20,4 +21,8 @@ pub use error::{FieldError, ValidationErrors};
 pub use fingerprint::Fingerprint;
 pub use lifecycle::{LifecycleState, TransitionError};
 pub use model::*;
+pub use offboard::{
+    Offboarding, OffboardingState, Receipt, ReceiptFile, ReceiptIdentity, ReceiptSignature,
+    ReceiptStep, Step, StepKind, StepStatus,
+};
 pub use token::{ApiToken, Role};

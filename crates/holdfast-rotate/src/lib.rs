@@ -43,6 +43,15 @@ pub trait Rotator: Send + Sync {
     async fn apply(&self, slot: Slot, secret: &str) -> Result<(), RotateError>;
     /// Makes `slot` invalid. Idempotent.
     async fn revoke(&self, slot: Slot) -> Result<(), RotateError>;
+    /// Whether `login` still signs in with `secret` at the target: `Some(true)` or `Some(false)`,
+    /// or `None` when this kind of target gives no way to check.
+    async fn authenticates(
+        &self,
+        _login: &str,
+        _secret: &str,
+    ) -> Result<Option<bool>, RotateError> {
+        Ok(None)
+    }
 }
 
 /// A fresh random secret: 32 letters and digits (about 190 bits).
@@ -197,6 +206,49 @@ impl Rotator for PostgresRotator {
             self.login(slot)
         ))
         .await
+    }
+
+    async fn authenticates(&self, login: &str, secret: &str) -> Result<Option<bool>, RotateError> {
+        authenticates_at(&self.admin_url, login, secret)
+            .await
+            .map(Some)
+    }
+}
+
+/// Tries to sign in to the admin connection's server and database as `login` with `secret`:
+/// true when the server lets it in, false when it refuses the login or the password.
+pub async fn authenticates_at(
+    admin_url: &str,
+    login: &str,
+    secret: &str,
+) -> Result<bool, RotateError> {
+    let mut config: tokio_postgres::Config = admin_url
+        .parse()
+        .map_err(|_| RotateError::Config("the admin connection string does not parse".into()))?;
+    config
+        .user(login)
+        .password(secret)
+        .connect_timeout(std::time::Duration::from_secs(10));
+    match config.connect(tokio_postgres::NoTls).await {
+        Ok((client, conn)) => {
+            drop(client);
+            let _ = conn.await;
+            Ok(true)
+        }
+        Err(e) => match e.code() {
+            Some(c)
+                if *c == tokio_postgres::error::SqlState::INVALID_PASSWORD
+                    || *c
+                        == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+            {
+                Ok(false)
+            }
+            _ => Err(RotateError::Target(format!(
+                "cannot reach the server to try the login: {}",
+                e.as_db_error()
+                    .map_or("connection failed".to_string(), |d| d.message().to_string())
+            ))),
+        },
     }
 }
 

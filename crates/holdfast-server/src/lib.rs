@@ -17,6 +17,7 @@ pub mod extract;
 pub mod grants;
 pub mod monitoring;
 pub mod notify;
+pub mod offboarding;
 pub mod openapi;
 pub mod posture;
 pub mod rotation;
@@ -40,8 +41,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, events, findings, graph, identities, leaks, owners, policy,
-    requests, rotations, secrets, stepup, sys, systems, tokens,
+    audit, credentials, entitlements, events, findings, graph, identities, leaks, offboardings,
+    owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -150,6 +151,16 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts/{id}/close", post(events::close))
         .route("/identities/{id}/usage", get(events::usage))
         .route("/identities/{id}/risk", get(findings::risk))
+        .route("/identities/{id}/offboard", post(offboardings::offboard))
+        .route("/offboardings", get(offboardings::list))
+        .route("/offboardings/{id}", get(offboardings::show))
+        .route("/offboardings/{id}/receipt", get(offboardings::receipt))
+        .route("/offboardings/{id}/recheck", post(offboardings::recheck))
+        .route(
+            "/offboardings/{id}/steps/{n}/confirm",
+            post(offboardings::confirm),
+        )
+        .route("/owners/{name}/depart", post(offboardings::depart))
         .route("/findings", get(findings::list))
         .route("/findings/recompute", post(findings::recompute))
         .route("/findings/{id}", get(findings::show))

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, credentials, entitlements, events, findings, graph, identities, leaks, owners, policy,
-    requests, rotations, secrets, stepup, sys, systems, tokens,
+    audit, credentials, entitlements, events, findings, graph, identities, leaks, offboardings,
+    owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +35,8 @@ use crate::routes::{
         events::ingest, events::list, events::show, events::acknowledge, events::close, events::usage,
         findings::list, findings::show, findings::accept, findings::recompute, findings::summary,
         findings::catalog, findings::risk,
+        offboardings::offboard, offboardings::list, offboardings::show, offboardings::receipt,
+        offboardings::confirm, offboardings::recheck, offboardings::depart,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),
     modifiers(&Bearer),

@@ -399,7 +399,7 @@ async fn notify_reminder(
 
 /// Test hook: `HOLDFAST_FAULT=<point>` kills the process at that point (after the target changed,
 /// before the state is persisted), so tests can show a killed rotation resumes safely.
-fn fault(point: &str) {
+pub(crate) fn fault(point: &str) {
     if std::env::var("HOLDFAST_FAULT").is_ok_and(|v| v == point) {
         tracing::error!(point, "HOLDFAST_FAULT: aborting");
         std::process::abort();

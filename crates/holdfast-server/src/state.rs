@@ -53,6 +53,10 @@ pub struct AppState {
     pub monitor: Arc<crate::monitoring::MonitorState>,
     /// Posture settings and when findings were last recomputed.
     pub posture: Arc<crate::posture::PostureState>,
+    /// Offboarding settings and its driver.
+    pub offboard: Arc<crate::offboarding::OffboardState>,
+    /// This node's audit signing key, which also signs offboarding receipts.
+    pub signer: Arc<holdfast_audit::Signer>,
 }
 
 /// `[rotators.*]` and `[notify]` of the server's configuration.

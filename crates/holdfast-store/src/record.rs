@@ -2,7 +2,7 @@
 
 use holdfast_core::{
     AccessRequest, ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Lease,
-    Owner, Review, RotationJob, Secret, System, VaultConfig,
+    Offboarding, Owner, Review, RotationJob, Secret, System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use holdfast_monitor::{Alert, EventBatch, ProfileRecord};
@@ -40,10 +40,12 @@ pub enum Table {
     EventBatches,
     Findings,
     PostureRuns,
+    Offboardings,
 }
 
 impl Table {
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 24] = [
+        Self::Offboardings,
         Self::Findings,
         Self::PostureRuns,
         Self::Alerts,
@@ -94,6 +96,7 @@ impl Table {
             Self::EventBatches => "event_batches",
             Self::Findings => "posture_findings",
             Self::PostureRuns => "posture_runs",
+            Self::Offboardings => "offboardings",
         }
     }
 
@@ -123,6 +126,7 @@ impl Table {
             Self::EventBatches => "event batch",
             Self::Findings => "finding",
             Self::PostureRuns => "posture run",
+            Self::Offboardings => "offboarding",
         }
     }
 
@@ -169,6 +173,7 @@ impl Table {
             Self::EventBatches => &["format", "digest"],
             Self::Findings => &["key", "state", "rule", "severity", "identity_id"],
             Self::PostureRuns => &["at"],
+            Self::Offboardings => &["identity_id", "state"],
         }
     }
 
@@ -580,6 +585,13 @@ record!(FindingRecord, Table::Findings, |r| {
         Value::text(&r.rule),
         Value::text(r.severity.as_str()),
         Value::opt_text(r.identity_id),
+    ]
+});
+
+record!(Offboarding, Table::Offboardings, |r| {
+    vec![
+        Value::text(r.identity_id.to_string()),
+        Value::text(r.state.as_str()),
     ]
 });
 

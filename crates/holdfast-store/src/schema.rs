@@ -220,6 +220,18 @@ CREATE TABLE posture_runs (
 );
 "#,
     ),
+    (
+        11,
+        r#"
+CREATE TABLE offboardings (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    identity_id TEXT NOT NULL, state TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX ix_offboardings_identity ON offboardings (identity_id);
+CREATE INDEX ix_offboardings_state ON offboardings (state);
+"#,
+    ),
 ];
 
 /// SQL text for the parts of queries and changes that are the same in both backends. `p(n)` renders

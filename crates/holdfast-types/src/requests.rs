@@ -343,3 +343,29 @@ pub struct EmergencyRotationRequest {
     /// `sha256:…`, as the scanner reports a leaked value.
     pub fingerprint: Option<String>,
 }
+
+/// Offboarding an identity: revoke everything it holds, prove every copy gone, issue a receipt.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardRequest {
+    /// Why (required): it is written into the receipt.
+    pub reason: Option<String>,
+}
+
+/// Confirming a manual offboarding step: what was done, by the caller.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmStepRequest {
+    /// What was done and where (required), e.g. "deleted AKIA… in the AWS console".
+    pub note: Option<String>,
+}
+
+/// An owner leaves: each identity they own is reassigned or offboarded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartRequest {
+    /// Why (required).
+    pub reason: Option<String>,
+    /// Reassign every identity to this owner instead of offboarding them.
+    pub reassign_to: Option<String>,
+}

@@ -660,3 +660,20 @@ impl std::fmt::Debug for RekeyStatus {
             .finish()
     }
 }
+
+/// A page of offboardings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OffboardingPage {
+    pub items: Vec<holdfast_core::Offboarding>,
+    pub next: Option<String>,
+}
+
+/// What an owner's departure did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DepartReport {
+    pub owner: String,
+    /// Identities moved to the new owner.
+    pub reassigned: Vec<uuid::Uuid>,
+    /// Offboardings started, one per identity.
+    pub offboardings: Vec<uuid::Uuid>,
+}

@@ -57,6 +57,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         rotators: Default::default(),
         monitor: Default::default(),
         posture: Default::default(),
+        offboarding: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

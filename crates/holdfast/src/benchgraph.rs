@@ -89,6 +89,7 @@ pub async fn run(
         rotators: Default::default(),
         monitor: Default::default(),
         posture: Default::default(),
+        offboarding: Default::default(),
     };
     let signer = Arc::new(load_signer(dir.path())?);
     let store = open_store(&settings, signer).await?;

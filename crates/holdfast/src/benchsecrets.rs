@@ -92,6 +92,7 @@ pub async fn run(
         rotators: Default::default(),
         monitor: Default::default(),
         posture: Default::default(),
+        offboarding: Default::default(),
     };
     let raw_store: Arc<dyn Store> =
         open_store(&raw_settings, Arc::new(load_signer(raw_dir.path())?)).await?;
@@ -135,6 +136,7 @@ pub async fn run(
         rotators: Default::default(),
         monitor: Default::default(),
         posture: Default::default(),
+        offboarding: Default::default(),
     };
     let running = start(&settings).await?;
     let anon = Client::new(&running.url, None, None)?;

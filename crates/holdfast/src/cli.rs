@@ -132,6 +132,12 @@ pub enum Command {
     /// Alerts the detections raised: list, show, acknowledge, close.
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// Offboardings: their steps, manual confirmations, re-checks and receipts.
+    #[command(subcommand)]
+    Offboarding(OffboardingCmd),
+    /// Offboarding receipts: verify one offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCmd),
     /// Posture findings mapped to OWASP NHI Top 10 and NIST CSF 2.0: list, show, accept a risk,
     /// recompute, an identity's risk score.
     #[command(subcommand)]
@@ -195,6 +201,50 @@ pub enum AlertsCmd {
         id: String,
         #[arg(long)]
         note: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OffboardingCmd {
+    List {
+        /// running, waiting or finished.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        identity: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Every step with its status, outcome and evidence.
+    Show { id: String },
+    /// Confirm a manual step (something Holdfast cannot do itself) with what you did.
+    Confirm {
+        id: String,
+        /// The step number.
+        #[arg(long)]
+        step: u32,
+        #[arg(long)]
+        note: String,
+    },
+    /// Re-scan the locations of a finished offboarding whose copies remained; a new receipt.
+    Recheck { id: String },
+    /// Save the signed receipt of a finished offboarding.
+    Receipt {
+        id: String,
+        /// Where to write it (default: standard output).
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCmd {
+    /// Verify a receipt file offline: exactly as issued and signed by the key it names (or by
+    /// one of `--public-key`, the node's audit public key from `holdfast audit keys`).
+    Verify {
+        file: std::path::PathBuf,
+        #[arg(long = "public-key")]
+        public_keys: Vec<String>,
     },
 }
 
@@ -754,11 +804,19 @@ pub enum IdentityCmd {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Start offboarding an identity.
+    /// Offboard an identity: revoke every credential, lease and token it holds, re-scan every
+    /// place a copy was found, verify revoked credentials no longer sign in, then issue a signed
+    /// receipt. Waits for it unless `--no-wait`.
     Offboard {
         id: String,
         #[arg(long)]
         reason: String,
+        /// Return once it is started.
+        #[arg(long)]
+        no_wait: bool,
+        /// Write the receipt here once it is issued.
+        #[arg(long)]
+        receipt: Option<std::path::PathBuf>,
     },
     /// Move an identity to any lifecycle state the rules allow.
     Transition {
@@ -792,6 +850,14 @@ pub enum OwnerCmd {
     },
     Show {
         owner: String,
+    },
+    /// An owner leaves: every identity they own is offboarded, or reassigned with --reassign-to.
+    Depart {
+        owner: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        reassign_to: Option<String>,
     },
     /// Mark an owner as departed, or change contact.
     Update {

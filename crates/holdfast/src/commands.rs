@@ -199,9 +199,12 @@ pub async fn identity(c: &Client, json: bool, cmd: IdentityCmd) -> anyhow::Resul
             transition(c, json, &id, "suspended", Some(reason)).await
         }
         IdentityCmd::Resume { id, reason } => transition(c, json, &id, "active", reason).await,
-        IdentityCmd::Offboard { id, reason } => {
-            transition(c, json, &id, "offboarding", Some(reason)).await
-        }
+        IdentityCmd::Offboard {
+            id,
+            reason,
+            no_wait,
+            receipt,
+        } => crate::offboard_cmd::offboard(c, json, &id, &reason, no_wait, receipt).await,
         IdentityCmd::Transition { id, to, reason } => transition(c, json, &id, &to, reason).await,
     }
 }
@@ -250,6 +253,22 @@ pub async fn owner(c: &Client, json: bool, cmd: OwnerCmd) -> anyhow::Result<()> 
             .await
         }
         OwnerCmd::Show { owner } => show(json, &c.owner(&owner).await?),
+        OwnerCmd::Depart {
+            owner,
+            reason,
+            reassign_to,
+        } => {
+            let r = c
+                .depart_owner(
+                    &owner,
+                    &holdfast_types::DepartRequest {
+                        reason: Some(reason),
+                        reassign_to,
+                    },
+                )
+                .await?;
+            crate::output::record(json, &r)
+        }
         OwnerCmd::Update {
             owner,
             version,

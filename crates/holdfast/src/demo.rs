@@ -486,6 +486,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         rotators: Default::default(),
         monitor: Default::default(),
         posture: Default::default(),
+        offboarding: Default::default(),
     };
     let running = match start(&settings).await {
         Ok(r) => r,

@@ -13,6 +13,7 @@ mod commands;
 mod demo;
 mod discover;
 mod monitor_cmd;
+mod offboard_cmd;
 mod output;
 mod policy_cmd;
 mod posture_cmd;
@@ -77,6 +78,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Alerts(c) => monitor_cmd::alerts(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),
+        Command::Offboarding(c) => offboard_cmd::offboarding(&client(&cli.global)?, json, c)
+            .await
+            .map(|()| true),
+        Command::Receipt(c) => offboard_cmd::receipt(json, c),
         Command::Findings(c) => posture_cmd::findings(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),

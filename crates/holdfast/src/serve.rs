@@ -42,6 +42,9 @@ struct FileConfig {
     /// `[posture]`: recompute interval, acceptance limit, finding thresholds.
     #[serde(default)]
     posture: holdfast_server::posture::PostureConfig,
+    /// `[offboarding]`: directories the server may re-scan, offboarding on expiry.
+    #[serde(default)]
+    offboarding: holdfast_server::offboarding::OffboardingConfig,
 }
 
 /// Final settings for one server.
@@ -60,6 +63,8 @@ pub struct Settings {
     pub monitor: holdfast_monitor::Config,
     /// Posture settings from the configuration file.
     pub posture: holdfast_server::posture::PostureConfig,
+    /// Offboarding settings from the configuration file.
+    pub offboarding: holdfast_server::offboarding::OffboardingConfig,
 }
 
 impl Settings {
@@ -75,6 +80,7 @@ impl Settings {
             rotators: Default::default(),
             monitor: Default::default(),
             posture: Default::default(),
+            offboarding: Default::default(),
         })
     }
 }
@@ -149,6 +155,7 @@ pub fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
             file.posture.validate().map_err(anyhow::Error::msg)?;
             file.posture
         },
+        offboarding: file.offboarding,
     })
 }
 
@@ -286,7 +293,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
     };
     let signer = Arc::new(load_signer(&settings.data)?);
     let audit_key = signer.public_info();
-    let store = open_store(settings, signer).await?;
+    let store = open_store(settings, signer.clone()).await?;
     let listener = holdfast_server::bind(&opts)?;
     let addr = listener.local_addr()?;
     let scheme = if settings.tls.is_some() {
@@ -326,6 +333,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Running> {
         posture: Arc::new(holdfast_server::posture::PostureState::new(
             settings.posture.clone(),
         )),
+        offboard: Arc::new(holdfast_server::offboarding::OffboardState::new(
+            settings.offboarding.clone(),
+        )),
+        signer: signer.clone(),
     };
     holdfast_server::routes::requests::publish_grant_key(&state)
         .await

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod graph;
 pub mod identities;
 pub mod leaks;
+pub mod offboardings;
 pub mod owners;
 pub mod policy;
 pub mod requests;

@@ -1454,6 +1454,8 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     n += rotate_after_breakglass(state, now).await?;
     n += reconcile_postgres_logins(state, now).await?;
     n += crate::monitoring::retry_owed(state).await?;
+    n += crate::offboarding::offboard_expired(state).await?;
+    n += crate::offboarding::drive(state, None).await?;
     match crate::posture::maybe_recompute(state).await {
         Ok(true) => n += 1,
         Ok(false) => {}

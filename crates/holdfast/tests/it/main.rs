@@ -14,6 +14,7 @@ mod common;
 mod discover;
 mod durability;
 mod monitor;
+mod offboard;
 mod policy;
 mod postgres;
 mod posture;

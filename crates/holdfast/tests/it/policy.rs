@@ -143,6 +143,13 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/findings/recompute"), Write),
         (("GET", "/v1/posture"), Read),
         (("GET", "/v1/posture/catalog"), Read),
+        (("POST", "/v1/identities/{id}/offboard"), Write),
+        (("GET", "/v1/offboardings"), Read),
+        (("GET", "/v1/offboardings/{id}"), Read),
+        (("GET", "/v1/offboardings/{id}/receipt"), Read),
+        (("POST", "/v1/offboardings/{id}/recheck"), Write),
+        (("POST", "/v1/offboardings/{id}/steps/{n}/confirm"), Write),
+        (("POST", "/v1/owners/{name}/depart"), Write),
     ])
 }
 

@@ -248,7 +248,10 @@ async fn each_replica_unseals_on_its_own_and_follows_the_other_s_keyring_rotatio
 /// A group role and two login roles in it, as the PostgreSQL rotator expects: blue can log in with
 /// `password`, green cannot yet. Roles are cluster-wide, so the names are unique per test; each
 /// test drops them at its end.
-async fn rotation_roles(pg: &tokio_postgres::Client, password: &str) -> (String, String, String) {
+pub(crate) async fn rotation_roles(
+    pg: &tokio_postgres::Client,
+    password: &str,
+) -> (String, String, String) {
     let tag = uuid::Uuid::now_v7().simple().to_string();
     let tag = &tag[tag.len() - 10..];
     let (group, blue, green) = (
@@ -265,7 +268,7 @@ async fn rotation_roles(pg: &tokio_postgres::Client, password: &str) -> (String,
 }
 
 /// `(can log in, has a password)` of a PostgreSQL role.
-async fn role_state(pg: &tokio_postgres::Client, role: &str) -> (bool, bool) {
+pub(crate) async fn role_state(pg: &tokio_postgres::Client, role: &str) -> (bool, bool) {
     let row = pg
         .query_one(
             "SELECT rolcanlogin, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = $1",

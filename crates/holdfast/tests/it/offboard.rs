@@ -1,0 +1,498 @@
+//! Offboarding end to end, over real HTTP, the real CLI, a real git repository and the real
+//! PostgreSQL: an identity with a leaked key in a repository and a rotated PostgreSQL credential is
+//! offboarded; the server is killed half-way and resumes; the receipt shows everything revoked, the
+//! repository re-scanned with the copy still in it (and says so), and verifies offline — until any
+//! byte of it changes. Once the copy is gone from the repository, a re-check issues a receipt that
+//! says the offboarding is complete.
+
+use std::path::Path;
+use std::process::Command;
+
+use holdfast_core::{OffboardingState, StepKind, StepStatus};
+use holdfast_store_postgres::testdb::{TestDb, admin_url};
+use holdfast_types::{CreateCredentialRequest, CreateIdentityRequest};
+
+use crate::common::{Server, cli, owner, stderr, stdout};
+use crate::postgres::{role_state, rotation_roles};
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const LEAKED: &str = "DATABASE_URL = \"postgres://payments:Zq8vN3kR7tLw2xYp@db.acme.io/ledger\"\n";
+
+fn repo_with(dir: &Path, content: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["config", "user.email", "dev@acme.io"]);
+    git(dir, &["config", "user.name", "Dev One"]);
+    std::fs::write(dir.join("settings.py"), content).unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-qm", "settings"]);
+}
+
+async fn wait_for(
+    c: &holdfast_client::Client,
+    id: uuid::Uuid,
+    done: impl Fn(&holdfast_core::Offboarding) -> bool,
+) -> holdfast_core::Offboarding {
+    for _ in 0..240 {
+        if let Ok(o) = c.offboarding(id).await
+            && done(&o)
+        {
+            return o;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!(
+        "offboarding {id} did not get there: {:#?}",
+        c.offboarding(id).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_revokes_first_proves_copies_gone_survives_a_kill_and_signs_a_receipt() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let (group, blue, green) = rotation_roles(&pg, "initial-blue-password").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let repos = dir.path().join("repos");
+    let repo = repos.join("payments-api");
+    repo_with(&repo, LEAKED);
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!("[offboarding]\nscan_roots = [\"{}\"]\n", repos.display()),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("unseal.key");
+    let args = [
+        "--unseal-key-file",
+        key.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let mut s = Server::start_env(&data, &args, &[("HOLDFAST_FAULT", "abort-in-offboarding")]);
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    owner(&c, "payments-team").await;
+    let identity = c
+        .create_identity(&CreateIdentityRequest {
+            kind: Some(holdfast_core::IdentityKind::ServiceAccount),
+            name: Some("payments-api".into()),
+            owner: Some("payments-team".into()),
+            purpose: Some("serves the payments API".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = identity.id.to_string();
+
+    // A rotated PostgreSQL credential the identity owns.
+    let put = |v: String, owner: Option<uuid::Uuid>| holdfast_types::PutSecretRequest {
+        value: Some(v),
+        owner_identity: owner,
+        ..Default::default()
+    };
+    c.put_secret("pg/admin", &put(db.url.clone(), None))
+        .await
+        .unwrap();
+    c.put_secret(
+        "db/payments",
+        &put(
+            format!(r#"{{"login":"{blue}","password":"initial-blue-password"}}"#),
+            Some(identity.id),
+        ),
+    )
+    .await
+    .unwrap();
+    c.start_rotation(
+        "db/payments",
+        &holdfast_types::StartRotationRequest {
+            rotator: Some("postgres".into()),
+            settings: Some(
+                serde_json::json!({"admin_secret": "pg/admin", "blue_role": blue, "green_role": green}),
+            ),
+            grace_seconds: Some(0),
+        },
+    )
+    .await
+    .unwrap();
+    for _ in 0..120 {
+        if c.rotation("db/payments").await.is_ok_and(|r| r.finished) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let rotated: serde_json::Value =
+        serde_json::from_str(&c.get_secret("db/payments", None).await.unwrap().value).unwrap();
+    assert_eq!(rotated["login"], green.as_str());
+    let green_password = rotated["password"].as_str().unwrap().to_string();
+    assert_eq!(role_state(&pg, &green).await, (true, true));
+
+    // The leaked key: a credential of the identity, found in the repository by the scanner.
+    let scan = cli(
+        &s.url,
+        None,
+        &[
+            "scan",
+            "--git",
+            "--format",
+            "json",
+            "--no-progress",
+            repo.to_str().unwrap(),
+        ],
+    );
+    let found: serde_json::Value = serde_json::from_str(&stdout(&scan)).unwrap();
+    let fingerprint = found["findings"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.create_credential(&CreateCredentialRequest {
+        identity: Some(id.clone()),
+        kind: Some(holdfast_core::CredentialKind::ConnectionString),
+        name: Some("ledger database URL".into()),
+        fingerprint: Some(fingerprint.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let reported = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "scan",
+            "--git",
+            "--no-progress",
+            "--report-to-server",
+            repo.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stderr(&reported).contains("1 matched"),
+        "{}",
+        stderr(&reported)
+    );
+
+    // Offboard; the server dies after revoking the PostgreSQL logins, before recording it.
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "identity",
+            "offboard",
+            &id,
+            "--reason",
+            "payments-api retired",
+            "--no-wait",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let started: holdfast_core::Offboarding = serde_json::from_str(&stdout(&out)).unwrap();
+    let kinds: Vec<StepKind> = started.steps.iter().map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            StepKind::RevokeSecret,
+            StepKind::RevokeCredential,
+            StepKind::Rescan,
+            StepKind::Verify,
+            StepKind::Finish
+        ],
+        "{:#?}",
+        started.steps
+    );
+    let status = s.child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the fault hook should have killed the server"
+    );
+    assert_eq!(
+        role_state(&pg, &green).await,
+        (false, false),
+        "revoked before the kill"
+    );
+
+    // Restarted, it resumes: the revocation is done again (idempotently) and recorded once.
+    s = Server::start(&data, &args);
+    let c = s.client(Some(&token));
+    let o = wait_for(&c, started.id, |o| o.state == OffboardingState::Waiting).await;
+    // The leaked URL's provider is not one Holdfast can reach: a person revokes it and confirms.
+    let manual = o
+        .steps
+        .iter()
+        .find(|s| s.status == StepStatus::Manual)
+        .unwrap()
+        .clone();
+    assert_eq!(manual.kind, StepKind::RevokeCredential);
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "offboarding",
+            "confirm",
+            &o.id.to_string(),
+            "--step",
+            &manual.n.to_string(),
+            "--note",
+            "password of payments@db.acme.io changed by the DBA (CHG-1042)",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let o = wait_for(&c, started.id, |o| o.state == OffboardingState::Finished).await;
+    assert_eq!(o.outcome.as_deref(), Some("copies_remain"));
+
+    // Each step once, in plan order, each done.
+    let ns: Vec<u32> = o.steps.iter().map(|s| s.n).collect();
+    assert_eq!(ns, vec![1, 2, 3, 4, 5]);
+    assert!(o.steps.iter().all(|s| s.status == StepStatus::Done));
+    let step = |k: StepKind| o.steps.iter().find(|s| s.kind == k).unwrap();
+    assert_eq!(
+        step(StepKind::RevokeSecret).outcome.as_deref(),
+        Some("revoked")
+    );
+    assert!(
+        step(StepKind::RevokeSecret)
+            .evidence
+            .iter()
+            .any(|e| e.contains(&green))
+    );
+    let rescan = step(StepKind::Rescan);
+    assert_eq!(rescan.outcome.as_deref(), Some("still_present"));
+    assert!(
+        rescan.evidence.iter().any(|e| e.contains("settings.py")),
+        "{:?}",
+        rescan.evidence
+    );
+    assert_eq!(
+        step(StepKind::Verify).outcome.as_deref(),
+        Some("does_not_authenticate")
+    );
+
+    // The old PostgreSQL passwords no longer log in.
+    for (login, password) in [
+        (&blue, "initial-blue-password"),
+        (&green, green_password.as_str()),
+    ] {
+        let mut cfg: tokio_postgres::Config = db.url.parse().unwrap();
+        cfg.user(login).password(password);
+        assert!(
+            cfg.connect(tokio_postgres::NoTls).await.is_err(),
+            "{login} still logs in"
+        );
+    }
+    let identity = c.identity(&id).await.unwrap();
+    assert_eq!(identity.state, holdfast_core::LifecycleState::Offboarded);
+
+    // The receipt says copies remain, verifies offline, and fails after any byte changes.
+    let file = dir.path().join("receipt.json");
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "offboarding",
+            "receipt",
+            &o.id.to_string(),
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("copies are still present"), "{text}");
+    assert!(!text.contains("Zq8vN3kR7tLw2xYp") && !text.contains(&green_password));
+    let public_key = c.audit_keys().await.unwrap()[0].public_key.clone();
+    let ok = cli(
+        &s.url,
+        None,
+        &[
+            "receipt",
+            "verify",
+            file.to_str().unwrap(),
+            "--public-key",
+            &public_key,
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(stdout(&ok).starts_with("valid"), "{}", stdout(&ok));
+    let bytes = text.as_bytes();
+    for i in 0..bytes.len() {
+        let mut changed = bytes.to_vec();
+        changed[i] ^= 0x01;
+        let Ok(t) = String::from_utf8(changed) else {
+            continue;
+        };
+        assert!(
+            holdfast_server::offboarding::verify_receipt(&t, std::slice::from_ref(&public_key))
+                .is_err(),
+            "byte {i} changed and the receipt still verified"
+        );
+    }
+    let mut tampered = text.replacen("copies_remain", "complete_____", 1);
+    std::fs::write(&file, &tampered).unwrap();
+    let bad = cli(&s.url, None, &["receipt", "verify", file.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    tampered = text.replace('\n', "\r\n");
+    assert!(holdfast_server::offboarding::verify_receipt(&tampered, &[]).is_err());
+    let other_key = "0".repeat(64);
+    assert!(holdfast_server::offboarding::verify_receipt(&text, &[other_key]).is_err());
+
+    // The copy is removed from the repository (history rewritten): a re-check proves it gone.
+    std::fs::remove_dir_all(&repo).unwrap();
+    repo_with(&repo, "DATABASE_URL = os.environ[\"DATABASE_URL\"]\n");
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &["offboarding", "recheck", &o.id.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let o = wait_for(&c, started.id, |o| o.state == OffboardingState::Finished).await;
+    assert_eq!(o.outcome.as_deref(), Some("complete"));
+    let text = c.offboarding_receipt(o.id).await.unwrap();
+    assert!(
+        text.contains("every recorded copy re-scanned and gone"),
+        "{text}"
+    );
+    let file = holdfast_server::offboarding::verify_receipt(&text, &[public_key]).unwrap();
+    assert_eq!(file.receipt.steps.len(), 5);
+    assert_eq!(file.receipt.outcome, "complete");
+
+    // An offboarded identity never comes back.
+    let again = c.offboard(&id, "again").await.unwrap_err();
+    assert!(again.to_string().contains("never comes back"), "{again}");
+    let audit = serde_json::to_string(&c.audit(None, Some(1000)).await.unwrap()).unwrap();
+    assert!(audit.contains("offboarding.finished") && audit.contains("offboarding.confirm"));
+    assert!(!audit.contains(&green_password));
+    drop(s);
+    pg.batch_execute(&format!(
+        "DROP ROLE {green}; DROP ROLE {blue}; DROP ROLE {group};"
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_owner_leaving_offboards_or_reassigns_and_expiry_offboards() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    owner(&c, "leaver").await;
+    owner(&c, "stayer").await;
+    let make = |name: &str, owner: &str| CreateIdentityRequest {
+        kind: Some(holdfast_core::IdentityKind::Bot),
+        name: Some(name.into()),
+        owner: Some(owner.into()),
+        purpose: Some("test".into()),
+        ..Default::default()
+    };
+    let a = c.create_identity(&make("bot-a", "leaver")).await.unwrap();
+    let b = c.create_identity(&make("bot-b", "leaver")).await.unwrap();
+    c.create_credential(&CreateCredentialRequest {
+        identity: Some(b.id.to_string()),
+        kind: Some(holdfast_core::CredentialKind::ApiKey),
+        name: Some("bot-b key".into()),
+        value: Some("bot-b-secret-value-0123456789".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    // Reassigned: nothing is revoked, the identities change hands.
+    owner(&c, "temp").await;
+    let t = c.create_identity(&make("bot-t", "temp")).await.unwrap();
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "owner",
+            "depart",
+            "temp",
+            "--reason",
+            "moved team",
+            "--reassign-to",
+            "stayer",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: holdfast_types::DepartReport = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report.reassigned, vec![t.id]);
+    assert!(report.offboardings.is_empty());
+    let moved = c.identity(&t.id.to_string()).await.unwrap();
+    assert_eq!(moved.state, holdfast_core::LifecycleState::Active);
+
+    // Offboarded: each identity of the leaver is offboarded; a key Holdfast cannot reach waits
+    // for a person, and the offboarding does not finish before.
+    let report = c
+        .depart_owner(
+            "leaver",
+            &holdfast_types::DepartRequest {
+                reason: Some("left the company".into()),
+                reassign_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.offboardings.len(), 2);
+    let of = |identity: uuid::Uuid| {
+        let c = c.clone();
+        async move {
+            c.list_offboardings(vec![("identity", Some(identity.to_string()))])
+                .await
+                .unwrap()
+                .items[0]
+                .id
+        }
+    };
+    let oa = of(a.id).await;
+    let done = wait_for(&c, oa, |o| o.state == OffboardingState::Finished).await;
+    assert_eq!(done.outcome.as_deref(), Some("complete"));
+    assert_eq!(done.trigger, "owner_departed");
+    let ob = of(b.id).await;
+    let waiting = wait_for(&c, ob, |o| o.state == OffboardingState::Waiting).await;
+    assert!(waiting.receipt.is_none());
+    assert_eq!(
+        c.identity(&b.id.to_string()).await.unwrap().state,
+        holdfast_core::LifecycleState::Offboarding
+    );
+    let receipt = c.offboarding_receipt(ob).await.unwrap_err();
+    assert!(receipt.to_string().contains("waiting"), "{receipt}");
+    assert!(!c.owner("leaver").await.unwrap().active);
+
+    // Past its end date: the sweeper offboards it by itself.
+    let mut req = make("bot-x", "stayer");
+    req.expires_at = Some(time::OffsetDateTime::now_utc() + time::Duration::seconds(2));
+    let x = c.create_identity(&req).await.unwrap();
+    let mut found = None;
+    for _ in 0..80 {
+        let page = c
+            .list_offboardings(vec![("identity", Some(x.id.to_string()))])
+            .await
+            .unwrap();
+        if let Some(o) = page.items.first() {
+            found = Some(o.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let o = found.expect("the expired identity was not offboarded");
+    assert_eq!(o.trigger, "expired");
+    assert_eq!(o.requested_by, "holdfast");
+}
