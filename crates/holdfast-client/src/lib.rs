@@ -728,6 +728,39 @@ impl Client {
         })
     }
 
+    pub async fn start_campaign(
+        &self,
+        r: &holdfast_types::StartCampaignRequest,
+    ) -> Result<holdfast_types::CampaignView> {
+        self.post("/review-campaigns", r).await
+    }
+
+    pub async fn list_campaigns(&self, p: Params<'_>) -> Result<holdfast_types::CampaignPage> {
+        self.get("/review-campaigns", p).await
+    }
+
+    pub async fn campaign(&self, id: Uuid) -> Result<holdfast_types::CampaignView> {
+        self.get(&format!("/review-campaigns/{id}"), vec![]).await
+    }
+
+    pub async fn campaign_items(
+        &self,
+        id: Uuid,
+        p: Params<'_>,
+    ) -> Result<holdfast_types::CampaignItemPage> {
+        self.get(&format!("/review-campaigns/{id}/items"), p).await
+    }
+
+    pub async fn decide_review_item(
+        &self,
+        campaign: Uuid,
+        identity: &str,
+        r: &holdfast_types::DecideItemRequest,
+    ) -> Result<holdfast_core::CampaignItem> {
+        self.post(&format!("/review-campaigns/{campaign}/items/{identity}"), r)
+            .await
+    }
+
     pub async fn list_findings(&self, p: Params<'_>) -> Result<holdfast_posture::FindingPage> {
         self.get("/findings", p).await
     }

@@ -5,6 +5,7 @@
 //! expiry and ordering are testable without clocks or randomness. Nothing here knows HTTP or SQL.
 
 pub mod access;
+pub mod campaign;
 pub mod error;
 pub mod fingerprint;
 pub mod lifecycle;
@@ -17,6 +18,7 @@ pub use access::{
     AccessRequest, Approval, ApprovalError, Approver, GrantKind, Lease, LeaseState, RequestState,
     Review, ReviewState,
 };
+pub use campaign::{Campaign, CampaignItem, CampaignState, ItemDecision};
 pub use error::{FieldError, ValidationErrors};
 pub use fingerprint::Fingerprint;
 pub use lifecycle::{LifecycleState, TransitionError};

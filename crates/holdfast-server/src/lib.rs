@@ -41,8 +41,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 
 use crate::error::ApiError;
 use crate::routes::{
-    audit, credentials, entitlements, events, findings, graph, identities, leaks, offboardings,
-    owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
+    audit, campaigns, credentials, entitlements, events, findings, graph, identities, leaks,
+    offboardings, owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
 };
 
 /// Largest request body accepted.
@@ -161,6 +161,16 @@ pub fn router(state: AppState) -> Router {
             post(offboardings::confirm),
         )
         .route("/owners/{name}/depart", post(offboardings::depart))
+        .route(
+            "/review-campaigns",
+            get(campaigns::list).post(campaigns::start),
+        )
+        .route("/review-campaigns/{id}", get(campaigns::show))
+        .route("/review-campaigns/{id}/items", get(campaigns::items))
+        .route(
+            "/review-campaigns/{id}/items/{identity}",
+            post(campaigns::decide),
+        )
         .route("/findings", get(findings::list))
         .route("/findings/recompute", post(findings::recompute))
         .route("/findings/{id}", get(findings::show))

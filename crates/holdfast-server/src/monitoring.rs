@@ -513,10 +513,41 @@ fn permitted(
     alert: &Alert,
     identity: &Identity,
 ) -> Result<Vec<(&'static str, Vec<String>)>, String> {
+    let mut out = vec![];
+    for action in RESPONSES {
+        let (allowed, policies) = response_allowed(
+            ctx,
+            alert.detection.id(),
+            alert.severity.as_str(),
+            identity,
+            action,
+        )?;
+        let done = alert
+            .responses
+            .iter()
+            .any(|t| t.action == action && t.outcome.starts_with("done"));
+        if allowed && !done {
+            out.push((action, policies));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether policy permits Holdfast to take `respond.<action>` on `identity` for what
+/// `detection` found (an alert's detection, or `review_missed`): asks Cedar
+/// `Holdfast::Detection::"<detection>"` → `respond.<action>` → `Holdfast::Identity::"<id>"` with
+/// the severity and the identity's tier and kind. The answer and the policies that decided it.
+pub(crate) fn response_allowed(
+    ctx: &Ctx,
+    detection: &str,
+    severity: &str,
+    identity: &Identity,
+    action: &str,
+) -> Result<(bool, Vec<String>), String> {
     let active = ctx.state.policy.current();
     let entities = json!([
-        {"uid": {"type": "Holdfast::Detection", "id": alert.detection.id()},
-         "attrs": {"severity": alert.severity.as_str()}, "parents": []},
+        {"uid": {"type": "Holdfast::Detection", "id": detection},
+         "attrs": {"severity": severity}, "parents": []},
         {"uid": {"type": "Holdfast::Identity", "id": identity.id.to_string()},
          "attrs": {"name": identity.name, "kind": identity.kind.as_str(), "tier": identity.tier.as_str(), "owner": ""},
          "parents": []},
@@ -532,35 +563,25 @@ fn permitted(
         &json!({
             "source": "holdfast",
             "tier": identity.tier.as_str(),
-            "severity": alert.severity.as_str(),
-            "detection": alert.detection.id(),
+            "severity": severity,
+            "detection": detection,
             "identity_kind": identity.kind.as_str(),
         }),
         i64::from(now.hour()),
         i64::from(now.weekday().number_from_monday()),
     )
     .map_err(|e| format!("context: {e}"))?;
-    let mut out = vec![];
-    for action in RESPONSES {
-        let q = holdfast_policy::Query {
-            principal: format!("Holdfast::Detection::{:?}", alert.detection.id()),
-            action: format!("respond.{action}"),
-            resource: format!("Holdfast::Identity::{:?}", identity.id.to_string()),
-            context: context.clone(),
-        };
-        let decision = active
-            .engine
-            .decide(&q, &entities)
-            .map_err(|e| format!("decision: {e}"))?;
-        let done = alert
-            .responses
-            .iter()
-            .any(|t| t.action == action && t.outcome.starts_with("done"));
-        if decision.allowed && !done {
-            out.push((action, decision.policies));
-        }
-    }
-    Ok(out)
+    let q = holdfast_policy::Query {
+        principal: format!("Holdfast::Detection::{detection:?}"),
+        action: format!("respond.{action}"),
+        resource: format!("Holdfast::Identity::{:?}", identity.id.to_string()),
+        context,
+    };
+    let decision = active
+        .engine
+        .decide(&q, &entities)
+        .map_err(|e| format!("decision: {e}"))?;
+    Ok((decision.allowed, decision.policies))
 }
 
 /// The identity an alert concerns and the responses policy permits on it.

@@ -76,6 +76,9 @@ pub struct RotatorConfig {
     /// Where new alerts are posted.
     #[serde(default)]
     pub alerts: Option<holdfast_rotate::WebhookSpec>,
+    /// Where access-review notices go (started, reminder, missed).
+    #[serde(default)]
+    pub reviews: Option<holdfast_rotate::WebhookSpec>,
     /// PostgreSQL databases grants may create logins on (`[rotators.postgres_grants.<name>]`).
     #[serde(default)]
     pub postgres_grants: std::collections::BTreeMap<String, holdfast_rotate::PostgresGrantSpec>,

@@ -1,8 +1,8 @@
 //! How domain records map onto stored rows: a JSON document plus a few indexed columns.
 
 use holdfast_core::{
-    AccessRequest, ApiToken, Credential, DiscoverySource, Entitlement, Identity, Leak, Lease,
-    Offboarding, Owner, Review, RotationJob, Secret, System, VaultConfig,
+    AccessRequest, ApiToken, Campaign, CampaignItem, Credential, DiscoverySource, Entitlement,
+    Identity, Leak, Lease, Offboarding, Owner, Review, RotationJob, Secret, System, VaultConfig,
 };
 use holdfast_graph::{EdgeSpec, NodeSpec};
 use holdfast_monitor::{Alert, EventBatch, ProfileRecord};
@@ -41,10 +41,14 @@ pub enum Table {
     Findings,
     PostureRuns,
     Offboardings,
+    Campaigns,
+    CampaignItems,
 }
 
 impl Table {
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 26] = [
+        Self::CampaignItems,
+        Self::Campaigns,
         Self::Offboardings,
         Self::Findings,
         Self::PostureRuns,
@@ -97,6 +101,8 @@ impl Table {
             Self::Findings => "posture_findings",
             Self::PostureRuns => "posture_runs",
             Self::Offboardings => "offboardings",
+            Self::Campaigns => "review_campaigns",
+            Self::CampaignItems => "review_items",
         }
     }
 
@@ -127,6 +133,8 @@ impl Table {
             Self::Findings => "finding",
             Self::PostureRuns => "posture run",
             Self::Offboardings => "offboarding",
+            Self::Campaigns => "access review campaign",
+            Self::CampaignItems => "access review item",
         }
     }
 
@@ -174,6 +182,8 @@ impl Table {
             Self::Findings => &["key", "state", "rule", "severity", "identity_id"],
             Self::PostureRuns => &["at"],
             Self::Offboardings => &["identity_id", "state"],
+            Self::Campaigns => &["state"],
+            Self::CampaignItems => &["campaign", "identity_id", "decision", "owner"],
         }
     }
 
@@ -585,6 +595,19 @@ record!(FindingRecord, Table::Findings, |r| {
         Value::text(&r.rule),
         Value::text(r.severity.as_str()),
         Value::opt_text(r.identity_id),
+    ]
+});
+
+record!(Campaign, Table::Campaigns, |r| {
+    vec![Value::text(r.state.as_str())]
+});
+
+record!(CampaignItem, Table::CampaignItems, |r| {
+    vec![
+        Value::text(r.campaign.to_string()),
+        Value::text(r.identity_id.to_string()),
+        Value::text(r.decision.as_str()),
+        Value::opt_text(r.owner.as_ref()),
     ]
 });
 

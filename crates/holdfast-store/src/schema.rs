@@ -230,6 +230,19 @@ CREATE TABLE offboardings (
 );
 CREATE INDEX ix_offboardings_identity ON offboardings (identity_id);
 CREATE INDEX ix_offboardings_state ON offboardings (state);
+CREATE TABLE review_campaigns (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE review_items (
+    id TEXT PRIMARY KEY, version BIGINT NOT NULL,
+    campaign TEXT NOT NULL, identity_id TEXT NOT NULL, decision TEXT NOT NULL, owner TEXT,
+    doc TEXT NOT NULL,
+    CONSTRAINT uq_review_items__identity_id UNIQUE (campaign, identity_id)
+);
+CREATE INDEX ix_review_items_campaign ON review_items (campaign);
+CREATE INDEX ix_review_items_owner ON review_items (owner);
 "#,
     ),
 ];

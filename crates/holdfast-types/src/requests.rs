@@ -369,3 +369,32 @@ pub struct DepartRequest {
     /// Reassign every identity to this owner instead of offboarding them.
     pub reassign_to: Option<String>,
 }
+
+/// Starting an access-review campaign.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCampaignRequest {
+    /// What the campaign is called, e.g. `2026-Q4 management plane`.
+    pub name: Option<String>,
+    /// Days until the deadline (1–365; default 14).
+    pub deadline_days: Option<u32>,
+    /// Or the deadline itself (RFC 3339, in the future, at most 365 days ahead).
+    pub deadline: Option<String>,
+    /// Only identities of this owner.
+    pub owner: Option<String>,
+    /// Only identities of this tier.
+    pub tier: Option<Tier>,
+}
+
+/// An owner's answer for one identity under review.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideItemRequest {
+    /// `attested` (still needed as it is), `reduced` (remove the entitlements named in
+    /// `remove_entitlements`) or `revoked` (no longer needed: offboard it).
+    pub decision: Option<String>,
+    pub note: Option<String>,
+    /// Entitlement ids to remove, for `reduced`.
+    #[serde(default)]
+    pub remove_entitlements: Vec<String>,
+}

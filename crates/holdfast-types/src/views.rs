@@ -677,3 +677,25 @@ pub struct DepartReport {
     /// Offboardings started, one per identity.
     pub offboardings: Vec<uuid::Uuid>,
 }
+
+/// A campaign with its items counted by decision.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CampaignView {
+    pub campaign: holdfast_core::Campaign,
+    /// Items per decision (`pending`, `attested`, `reduced`, `revoked`, `missed`, `missed_suspended`).
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// A page of campaigns.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CampaignPage {
+    pub items: Vec<holdfast_core::Campaign>,
+    pub next: Option<String>,
+}
+
+/// A page of review items.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CampaignItemPage {
+    pub items: Vec<holdfast_core::CampaignItem>,
+    pub next: Option<String>,
+}

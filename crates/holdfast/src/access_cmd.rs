@@ -160,6 +160,95 @@ pub async fn review(c: &Client, json: bool, cmd: crate::cli::ReviewCmd) -> anyho
                 ],
             )
         }
+        crate::cli::ReviewCmd::Start {
+            name,
+            deadline_days,
+            deadline,
+            owner,
+            tier,
+        } => {
+            let tier = tier
+                .map(|t| t.parse::<holdfast_core::Tier>())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--tier: {e}"))?;
+            let v = c
+                .start_campaign(&holdfast_types::StartCampaignRequest {
+                    name: Some(name),
+                    deadline_days,
+                    deadline,
+                    owner,
+                    tier,
+                })
+                .await?;
+            record(json, &v)
+        }
+        crate::cli::ReviewCmd::Status { id: None, .. } => {
+            let page = c.list_campaigns(vec![]).await?;
+            crate::output::table(
+                json,
+                &page.items,
+                page.next.as_deref(),
+                &["id", "name", "state", "items", "deadline", "started_by"],
+            )
+        }
+        crate::cli::ReviewCmd::Status {
+            id: Some(id),
+            owner,
+        } => {
+            let id = uuid::Uuid::try_parse(&id)
+                .map_err(|_| anyhow::anyhow!("`{id}` is not a campaign id (a UUID)"))?;
+            let v = c.campaign(id).await?;
+            let items = c.campaign_items(id, vec![("owner", owner.clone())]).await?;
+            if json {
+                return record(
+                    true,
+                    &serde_json::json!({"campaign": v.campaign, "counts": v.counts, "items": items.items}),
+                );
+            }
+            println!(
+                "{} — {} · deadline {} · {} identities",
+                v.campaign.name,
+                v.campaign.state.as_str(),
+                v.campaign.deadline,
+                v.campaign.items
+            );
+            println!("{:?}", v.counts);
+            crate::output::table(
+                false,
+                &items.items,
+                items.next.as_deref(),
+                &[
+                    "identity_id",
+                    "identity_name",
+                    "owner",
+                    "tier",
+                    "decision",
+                    "decided_by",
+                ],
+            )
+        }
+        crate::cli::ReviewCmd::Attest {
+            campaign,
+            identity,
+            decision,
+            note,
+            remove_entitlements,
+        } => {
+            let campaign = uuid::Uuid::try_parse(&campaign)
+                .map_err(|_| anyhow::anyhow!("`{campaign}` is not a campaign id (a UUID)"))?;
+            let item = c
+                .decide_review_item(
+                    campaign,
+                    &identity,
+                    &holdfast_types::DecideItemRequest {
+                        decision: Some(decision),
+                        note,
+                        remove_entitlements,
+                    },
+                )
+                .await?;
+            record(json, &item)
+        }
         crate::cli::ReviewCmd::Close { id, notes } => {
             record(json, &c.close_review(id, Some(notes)).await?)
         }

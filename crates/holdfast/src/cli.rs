@@ -304,6 +304,45 @@ pub enum AuthCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
+    /// Start an access review: each owner attests, reduces or revokes each identity they own by
+    /// the deadline; what nobody answers is suspended (as policy decides).
+    Start {
+        #[arg(long)]
+        name: String,
+        /// Days until the deadline.
+        #[arg(long, conflicts_with = "deadline")]
+        deadline_days: Option<u32>,
+        /// The deadline itself (RFC 3339).
+        #[arg(long)]
+        deadline: Option<String>,
+        /// Only identities of this owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only identities of this tier.
+        #[arg(long)]
+        tier: Option<String>,
+    },
+    /// A campaign's progress, or every campaign without an id.
+    Status {
+        id: Option<String>,
+        /// List the items (optionally only this owner's).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Answer for an identity you own: attested (still needed), reduced (with the entitlements to
+    /// remove) or revoked (offboard it).
+    Attest {
+        campaign: String,
+        #[arg(long)]
+        identity: String,
+        #[arg(long, default_value = "attested")]
+        decision: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long = "remove-entitlement")]
+        remove_entitlements: Vec<String>,
+    },
+    /// Break-glass post-use reviews.
     List {
         /// open or closed
         #[arg(long)]

@@ -1,6 +1,7 @@
 //! The `/v1` routes, one module per resource, and helpers they share.
 
 pub mod audit;
+pub mod campaigns;
 pub mod credentials;
 pub mod entitlements;
 pub mod events;

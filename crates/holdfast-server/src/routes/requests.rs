@@ -1456,6 +1456,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     n += crate::monitoring::retry_owed(state).await?;
     n += crate::offboarding::offboard_expired(state).await?;
     n += crate::offboarding::drive(state, None).await?;
+    n += crate::routes::campaigns::sweep(state).await?;
     match crate::posture::maybe_recompute(state).await {
         Ok(true) => n += 1,
         Ok(false) => {}

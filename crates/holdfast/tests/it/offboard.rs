@@ -496,3 +496,232 @@ async fn an_owner_leaving_offboards_or_reassigns_and_expiry_offboards() {
     assert_eq!(o.trigger, "expired");
     assert_eq!(o.requested_by, "holdfast");
 }
+
+#[tokio::test]
+async fn access_reviews_owners_answer_and_a_missed_deadline_suspends() {
+    let (url, rx) = crate::common::receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("holdfast.toml");
+    std::fs::write(
+        &config,
+        format!("[rotators.reviews]\nurl = \"{url}\"\nsigning_secret = \"hooks/reviews\"\n"),
+    )
+    .unwrap();
+    let key = dir.path().join("unseal.key");
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--unseal-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    c.put_secret(
+        "hooks/reviews",
+        &holdfast_types::PutSecretRequest {
+            value: Some("review-signing-key-0123456789".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for (name, kind) in [
+        ("alice", holdfast_core::OwnerKind::Person),
+        ("team-b", holdfast_core::OwnerKind::Team),
+    ] {
+        c.create_owner(&holdfast_types::CreateOwnerRequest {
+            name: Some(name.into()),
+            display_name: None,
+            kind: Some(kind),
+            contact: Some(format!("{name}@example.com")),
+        })
+        .await
+        .unwrap();
+    }
+    let make = |name: &str, owner: &str| CreateIdentityRequest {
+        kind: Some(holdfast_core::IdentityKind::ServiceAccount),
+        name: Some(name.into()),
+        owner: Some(owner.into()),
+        purpose: Some("test".into()),
+        ..Default::default()
+    };
+    let a1 = c.create_identity(&make("a1", "alice")).await.unwrap();
+    let a2 = c.create_identity(&make("a2", "alice")).await.unwrap();
+    let b1 = c.create_identity(&make("b1", "team-b")).await.unwrap();
+    let wide = c
+        .create_entitlement(&holdfast_types::CreateEntitlementRequest {
+            identity: Some(a2.id.to_string()),
+            resource: Some("arn:aws:s3:::*".into()),
+            actions: vec!["s3:*".into()],
+            granted_by: Some("policy legacy".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let deadline = (time::OffsetDateTime::now_utc() + time::Duration::seconds(6))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let out = cli(
+        &s.url,
+        Some(&token),
+        &[
+            "review",
+            "start",
+            "--name",
+            "2026-Q4",
+            "--deadline",
+            &deadline,
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let view: holdfast_types::CampaignView = serde_json::from_str(&stdout(&out)).unwrap();
+    let campaign = view.campaign.id.to_string();
+    assert_eq!(view.counts.get("pending"), Some(&3));
+
+    let person = |name: &str, groups: Vec<String>| {
+        let c = c.clone();
+        let name = name.to_string();
+        async move {
+            c.create_token(&holdfast_types::CreateTokenRequest {
+                name: Some(name),
+                roles: vec![holdfast_core::Role::Reader],
+                identity: None,
+                groups,
+                ttl_seconds: Some(3600),
+            })
+            .await
+            .unwrap()
+            .token
+        }
+    };
+    let alice = person("alice", vec![]).await;
+    let mallory = person("mallory", vec![]).await;
+    // Only the owner answers.
+    let out = cli(
+        &s.url,
+        Some(&mallory),
+        &[
+            "review",
+            "attest",
+            &campaign,
+            "--identity",
+            &a1.id.to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only the owner"), "{}", stderr(&out));
+    let out = cli(
+        &s.url,
+        Some(&alice),
+        &[
+            "review",
+            "attest",
+            &campaign,
+            "--identity",
+            &a1.id.to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        c.identity(&a1.id.to_string())
+            .await
+            .unwrap()
+            .last_reviewed_at
+            .is_some()
+    );
+    // Reduce: the entitlement named goes; a reason is required.
+    let out = cli(
+        &s.url,
+        Some(&alice),
+        &[
+            "review",
+            "attest",
+            &campaign,
+            "--identity",
+            &a2.id.to_string(),
+            "--decision",
+            "reduced",
+            "--remove-entitlement",
+            &wide.id.to_string(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("note"), "{}", stderr(&out));
+    let out = cli(
+        &s.url,
+        Some(&alice),
+        &[
+            "review",
+            "attest",
+            &campaign,
+            "--identity",
+            &a2.id.to_string(),
+            "--decision",
+            "reduced",
+            "--remove-entitlement",
+            &wide.id.to_string(),
+            "--note",
+            "s3:* is far more than it needs",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        c.entitlement(&wide.id.to_string()).await.is_err(),
+        "the entitlement was removed"
+    );
+
+    // team-b never answers: after the deadline b1 is suspended, as the default policy says.
+    let mut state = holdfast_core::LifecycleState::Active;
+    for _ in 0..80 {
+        state = c.identity(&b1.id.to_string()).await.unwrap().state;
+        if state != holdfast_core::LifecycleState::Active {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(state, holdfast_core::LifecycleState::Suspended);
+    let v = c.campaign(view.campaign.id).await.unwrap();
+    assert_eq!(v.campaign.state, holdfast_core::CampaignState::Closed);
+    assert_eq!(v.counts.get("missed_suspended"), Some(&1));
+    assert_eq!(v.counts.get("attested"), Some(&1));
+    assert_eq!(v.counts.get("reduced"), Some(&1));
+    let audit = serde_json::to_string(&c.audit(None, Some(1000)).await.unwrap()).unwrap();
+    assert!(audit.contains("review.missed") && audit.contains("suspend-on-missed-review"));
+
+    // Owners heard about it, signed: started (one notice per owner), a reminder a day before the
+    // deadline (here at once) to owners with pending identities, and missed (team-b).
+    let mut kinds = Vec::new();
+    while !kinds
+        .iter()
+        .any(|k: &String| k.starts_with("review.missed"))
+        && kinds.len() < 6
+    {
+        let (head, body) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("x-holdfast-signature: sha256=")
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        kinds.push(format!(
+            "{} {}",
+            v["kind"].as_str().unwrap(),
+            v["owner"].as_str().unwrap()
+        ));
+    }
+    for want in [
+        "review.started alice",
+        "review.started team-b",
+        "review.missed team-b",
+    ] {
+        assert!(kinds.iter().any(|k| k == want), "{want} not in {kinds:?}");
+    }
+    assert!(
+        kinds.iter().all(|k| k != "review.missed alice"),
+        "{kinds:?}"
+    );
+}
