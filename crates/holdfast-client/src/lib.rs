@@ -701,8 +701,27 @@ impl Client {
 
     /// The signed receipt file of a finished offboarding, byte for byte as issued.
     pub async fn offboarding_receipt(&self, id: Uuid) -> Result<String> {
-        let url = format!("{}/v1/offboardings/{id}/receipt", self.base);
+        self.get_text(&format!("/offboardings/{id}/receipt"), vec![])
+            .await
+    }
+
+    /// The evidence report: `json`, `html` or `oscal`, as the server rendered it.
+    pub async fn report(&self, format: &str) -> Result<String> {
+        self.get_text("/report", vec![("format", Some(format.to_string()))])
+            .await
+    }
+
+    /// A response body as text, exactly as sent (errors read from the error envelope).
+    async fn get_text(&self, path: &str, params: Params<'_>) -> Result<String> {
+        let url = format!("{}/v1{path}", self.base);
         let mut req = self.http.get(&url);
+        let q: Vec<(&str, String)> = params
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        if !q.is_empty() {
+            req = req.query(&q);
+        }
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

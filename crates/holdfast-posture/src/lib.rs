@@ -9,6 +9,7 @@ pub mod api;
 pub mod catalog;
 mod engine;
 mod grants;
+pub mod report;
 mod score;
 mod stored;
 pub mod synthetic;

@@ -42,7 +42,8 @@ pub use state::{AppState, Clock, RotatorConfig, SystemClock};
 use crate::error::ApiError;
 use crate::routes::{
     audit, campaigns, credentials, entitlements, events, findings, graph, identities, leaks,
-    offboardings, owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
+    offboardings, owners, policy, report, requests, rotations, secrets, stepup, sys, systems,
+    tokens,
 };
 
 /// Largest request body accepted.
@@ -177,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/findings/{id}/accept", post(findings::accept))
         .route("/posture", get(findings::summary))
         .route("/posture/catalog", get(findings::catalog))
+        .route("/report", get(report::report))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(
             Router::new()

@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, campaigns, credentials, entitlements, events, findings, graph, identities, leaks,
-    offboardings, owners, policy, requests, rotations, secrets, stepup, sys, systems, tokens,
+    offboardings, owners, policy, report, requests, rotations, secrets, stepup, sys, systems,
+    tokens,
 };
 
 #[derive(OpenApi)]
@@ -37,6 +38,7 @@ use crate::routes::{
         findings::catalog, findings::risk,
         offboardings::offboard, offboardings::list, offboardings::show, offboardings::receipt,
         offboardings::confirm, offboardings::recheck, offboardings::depart,
+        report::report,
         campaigns::start, campaigns::list, campaigns::show, campaigns::items, campaigns::decide,
     ),
     components(schemas(holdfast_types::ErrorBody, holdfast_types::ErrorDetail)),

@@ -132,6 +132,16 @@ pub enum Command {
     /// Alerts the detections raised: list, show, acknowledge, close.
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// The evidence report an auditor takes away: inventory, findings by OWASP item with trends,
+    /// NIST CSF 2.0 outcomes with their evidence, workflows, the audit chain's verification.
+    Report {
+        /// json, html (one self-contained file) or oscal (assessment results).
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Where to write it (default: standard output).
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
     /// Offboardings: their steps, manual confirmations, re-checks and receipts.
     #[command(subcommand)]
     Offboarding(OffboardingCmd),

@@ -82,6 +82,18 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             .await
             .map(|()| true),
         Command::Receipt(c) => offboard_cmd::receipt(json, c),
+        Command::Report { format, output } => {
+            let text = client(&cli.global)?.report(&format).await?;
+            match output {
+                Some(p) => {
+                    std::fs::write(&p, text)
+                        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", p.display()))?;
+                    eprintln!("report written to {}", p.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(true)
+        }
         Command::Findings(c) => posture_cmd::findings(&client(&cli.global)?, json, c)
             .await
             .map(|()| true),

@@ -12,6 +12,7 @@ pub mod leaks;
 pub mod offboardings;
 pub mod owners;
 pub mod policy;
+pub mod report;
 pub mod requests;
 pub mod rotations;
 pub mod secrets;

@@ -18,6 +18,7 @@ mod offboard;
 mod policy;
 mod postgres;
 mod posture;
+mod report;
 mod scan;
 mod tls;
 mod vault;

@@ -150,6 +150,7 @@ fn expectations() -> BTreeMap<(&'static str, &'static str), Class> {
         (("POST", "/v1/offboardings/{id}/recheck"), Write),
         (("POST", "/v1/offboardings/{id}/steps/{n}/confirm"), Write),
         (("POST", "/v1/owners/{name}/depart"), Write),
+        (("GET", "/v1/report"), Audit),
         (("GET", "/v1/review-campaigns"), Read),
         (("POST", "/v1/review-campaigns"), Write),
         (("GET", "/v1/review-campaigns/{id}"), Read),
