@@ -480,19 +480,7 @@ async fn perform(ctx: &Ctx, o: &Offboarding, step: &Step) -> Result<Performed, S
             )
         }
         StepKind::RevokeSecret => {
-            let job = crate::routes::rotations::last_rotation(store, target)
-                .await
-                .map_err(|e| e.message)?
-                .ok_or("the secret has no rotation on record")?;
-            let keyring = ctx
-                .state
-                .vault
-                .current_keyring(store)
-                .await
-                .map_err(|e| e.message)?;
-            let rotator =
-                crate::rotation::rotator_for(&ctx.state, &keyring, &job.rotator, &job.config)
-                    .await?;
+            let (job, _, rotator) = rotator_of(ctx, target).await?;
             let mut evidence = Vec::new();
             for slot in [
                 holdfast_vault::rotation::Slot::Blue,
@@ -664,7 +652,18 @@ async fn rescan(ctx: &Ctx, location: &str, fingerprint: Option<&str>) -> Result<
     }
 }
 
-async fn verify_secret(ctx: &Ctx, path: &str) -> Result<Performed, String> {
+/// The rotator a vault secret was last rotated with (and the keyring that opened its settings).
+async fn rotator_of(
+    ctx: &Ctx,
+    path: &str,
+) -> Result<
+    (
+        holdfast_core::RotationJob,
+        holdfast_vault::Keyring,
+        Box<dyn holdfast_rotate::Rotator>,
+    ),
+    String,
+> {
     let store = ctx.store();
     let job = crate::routes::rotations::last_rotation(store, path)
         .await
@@ -678,6 +677,12 @@ async fn verify_secret(ctx: &Ctx, path: &str) -> Result<Performed, String> {
         .map_err(|e| e.message)?;
     let rotator =
         crate::rotation::rotator_for(&ctx.state, &keyring, &job.rotator, &job.config).await?;
+    Ok((job, keyring, rotator))
+}
+
+async fn verify_secret(ctx: &Ctx, path: &str) -> Result<Performed, String> {
+    let store = ctx.store();
+    let (job, keyring, rotator) = rotator_of(ctx, path).await?;
     let secret: Secret = get_by(store, "path", path)
         .await
         .map_err(|e| e.to_string())?
