@@ -94,6 +94,14 @@ pub struct Step {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// After a failure: not tried again before this (backing off up to an hour).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub next_attempt_at: Option<OffsetDateTime>,
     /// For rescans: the credential fingerprint to look for (`sha256:…`, never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
@@ -117,6 +125,7 @@ impl Step {
             done_at: None,
             attempts: 0,
             last_error: None,
+            next_attempt_at: None,
             fingerprint: None,
         }
     }

@@ -1,6 +1,6 @@
 //! The evidence report: what Holdfast knows, in one document an auditor can take away. The server
 //! gathers a [`Report`]; this module renders it as JSON (the report itself), as one self-contained
-//! HTML file with charts drawn in inline SVG (no script, no network), and as an OSCAL 1.1
+//! HTML file with charts drawn in inline SVG (no script, no network), and as an OSCAL 1.2
 //! assessment-results document in which every NIST CSF 2.0 outcome Holdfast gives evidence for is
 //! a finding, satisfied or not, with its observations.
 
@@ -443,7 +443,7 @@ th,td{{border:1px solid #dde;padding:.25rem .4rem;text-align:left;vertical-align
         h
     }
 
-    /// An OSCAL 1.1 assessment-results document: one result whose findings are the CSF 2.0
+    /// An OSCAL assessment-results document ([`OSCAL_VERSION`]): one result whose findings are the CSF 2.0
     /// outcomes (satisfied or not) and whose observations are the evidence behind them.
     pub fn to_oscal(&self) -> serde_json::Value {
         let now = time_text(self.generated_at);

@@ -230,6 +230,23 @@ pub fn reconcile(
                     r.acceptance = None;
                     out.acceptances_expired += 1;
                 }
+                // An acceptance covers the risk as it was judged: a worse severity or another
+                // identity (whose owner may be the one who accepted it) needs a new decision.
+                if r.state == FindingState::Accepted
+                    && (crate::engine::rank(f.severity) > crate::engine::rank(r.severity)
+                        || f.identity_id != r.identity_id)
+                {
+                    dirty = true;
+                    r.state = FindingState::Open;
+                    r.push(
+                        now,
+                        "acceptance_revoked",
+                        by,
+                        Some("the finding changed since it was accepted".into()),
+                    );
+                    r.acceptance = None;
+                    out.acceptances_expired += 1;
+                }
                 if r.differs(&f) {
                     dirty = true;
                     if r.severity != f.severity {

@@ -728,6 +728,21 @@ fn reconcile_keeps_history_and_expires_acceptances() {
         "holdfast",
     );
     assert!(before.updates.is_empty());
+    // A worse severity than the one accepted needs a new decision.
+    let mut worse = fresh.clone();
+    let k = worse.iter().position(|f| f.key == accepted[0].key).unwrap();
+    worse[k].severity = Severity::Critical;
+    if accepted[0].severity != Severity::Critical {
+        let r = reconcile(accepted.clone(), worse, NOW + Duration::days(1), "holdfast");
+        let f = r.updates.iter().find(|u| u.key == accepted[0].key).unwrap();
+        assert_eq!(f.state, FindingState::Open);
+        assert!(
+            f.history.iter().any(|h| h.event == "acceptance_revoked"),
+            "{:?}",
+            f.history
+        );
+        assert!(f.acceptance.is_none());
+    }
     let after = reconcile(accepted, fresh, NOW + Duration::days(11), "holdfast");
     assert_eq!(after.acceptances_expired, 1);
     assert_eq!(after.updates[0].state, FindingState::Open);

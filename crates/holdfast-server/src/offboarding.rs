@@ -306,6 +306,8 @@ pub async fn drive(state: &AppState, only: Option<Uuid>) -> ApiResult<usize> {
 async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
     let ctx = Ctx::system(state);
     let mut done = 0;
+    // Steps that failed in this pass or are backing off: the others go on without them.
+    let mut later: std::collections::HashSet<u32> = std::collections::HashSet::new();
     loop {
         let Some(mut o) = get::<Offboarding>(ctx.store(), id).await? else {
             return Ok(done);
@@ -313,12 +315,19 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
         if o.state != OffboardingState::Running {
             return Ok(done);
         }
+        let now = ctx.now();
+        for s in &o.steps {
+            if s.next_attempt_at.is_some_and(|t| t > now) {
+                later.insert(s.n);
+            }
+        }
         // Finishing waits for every other step, manual ones included.
         let Some(step) = o
             .steps
             .iter()
             .find(|s| {
                 s.status == StepStatus::Pending
+                    && !later.contains(&s.n)
                     && (s.kind != StepKind::Finish
                         || o.steps
                             .iter()
@@ -326,14 +335,19 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
             })
             .cloned()
         else {
+            if o.steps
+                .iter()
+                .any(|s| s.status == StepStatus::Pending && later.contains(&s.n))
+            {
+                // Something is backing off: the sweeper comes back to it.
+                return Ok(done);
+            }
             o.settle();
             if o.state == OffboardingState::Running {
                 o.state = OffboardingState::Waiting;
             }
-            save(&ctx, o, None).await?;
-            return Ok(done);
+            return settled(save(&ctx, o, None).await, done);
         };
-        let now = ctx.now();
         let result = perform(&ctx, &o, &step).await;
         if step.kind == StepKind::RevokeSecret && result.is_ok() {
             // Test hook: die after revoking at the target, before the step is recorded.
@@ -350,18 +364,27 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
                 slot.evidence = evidence;
                 slot.done_at = Some(now);
                 slot.last_error = None;
+                slot.next_attempt_at = None;
             }
             Ok(Performed::Manual { why }) => {
                 slot.status = StepStatus::Manual;
                 slot.evidence = vec![why];
+                slot.next_attempt_at = None;
             }
             Err(e) => {
-                // Kept pending: the sweeper tries again.
+                // Kept pending and backed off (5 s, 10 s, 20 s, … up to an hour); the other
+                // steps go on.
+                let shift = slot.attempts.saturating_sub(1).min(10);
+                let wait = (5i64 << shift).min(3600);
                 slot.last_error = Some(e.clone());
+                slot.next_attempt_at = Some(now + time::Duration::seconds(wait));
                 let failed = slot.clone();
-                save(&ctx, o, Some(&failed)).await?;
+                later.insert(failed.n);
                 tracing::warn!(offboarding = %id, step = failed.n, error = %e, "offboarding step failed; will retry");
-                return Ok(done);
+                if save(&ctx, o, Some(&failed)).await.is_err() {
+                    return Ok(done);
+                }
+                continue;
             }
         }
         let finished = slot.clone();
@@ -370,8 +393,20 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
             o.finished_at = Some(now);
             o.receipt = Some(receipt(&ctx, &o).await?);
         }
-        save(&ctx, o, Some(&finished)).await?;
+        if save(&ctx, o, Some(&finished)).await.is_err() {
+            // Another replica recorded this step first (its version won): it carries on.
+            return Ok(done);
+        }
         done += 1;
+    }
+}
+
+/// A save that lost to another replica is not an error of this driver.
+fn settled(r: ApiResult<()>, done: usize) -> ApiResult<usize> {
+    match r {
+        Ok(()) => Ok(done),
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(done),
+        Err(e) => Err(e),
     }
 }
 
@@ -480,6 +515,23 @@ async fn perform(ctx: &Ctx, o: &Offboarding, step: &Step) -> Result<Performed, S
             )
         }
         StepKind::RevokeSecret => {
+            // A rotation already under way would make a slot valid again: let it finish first
+            // (no new one starts for an identity being offboarded).
+            let open: Vec<holdfast_core::RotationJob> = find_all(
+                store,
+                vec![
+                    Filter::Eq("path", Value::text(target)),
+                    Filter::Eq("finished", Value::Int(Some(0))),
+                ],
+                1,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if !open.is_empty() {
+                return Err(format!(
+                    "a rotation of {target} is under way; revoking after it finishes"
+                ));
+            }
             let (job, _, rotator) = rotator_of(ctx, target).await?;
             let mut evidence = Vec::new();
             for slot in [
@@ -543,8 +595,15 @@ async fn perform(ctx: &Ctx, o: &Offboarding, step: &Step) -> Result<Performed, S
 /// `file://<path>:<line>`; the repository or file to re-scan.
 fn local_target(location: &str) -> Option<(PathBuf, bool)> {
     if let Some(rest) = location.strip_prefix("git:") {
-        // The commit is 40 (or 64) hex digits after the last `@` followed by `:`.
-        let at = rest.rfind('@')?;
+        // The repository ends where `@<commit>:` starts: 40 (SHA-1) or 64 (SHA-256) hex digits.
+        // Paths may hold `@` themselves (`node_modules/@scope/…`), so the commit is what marks it.
+        let at = rest.match_indices('@').map(|(i, _)| i).find(|&i| {
+            [40, 64].iter().any(|&n| {
+                rest.get(i + 1..i + 1 + n)
+                    .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    && rest.as_bytes().get(i + 1 + n) == Some(&b':')
+            })
+        })?;
         let root = rest.get(..at)?;
         return Some((PathBuf::from(root), true));
     }
@@ -854,10 +913,24 @@ pub fn verify_receipt(text: &str, trusted: &[String]) -> Result<ReceiptFile, Str
             file.signature.algorithm
         ));
     }
+    // Hex is written lower-case; any other spelling of the same bytes is an altered file.
+    for (field, v) in [
+        ("signature", &file.signature.signature),
+        ("public_key", &file.signature.public_key),
+        ("key_id", &file.signature.key_id),
+    ] {
+        if v.bytes()
+            .any(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        {
+            return Err(format!(
+                "the file was altered: `{field}` is not lower-case hex"
+            ));
+        }
+    }
     if !trusted.is_empty()
         && !trusted
             .iter()
-            .any(|k| k.eq_ignore_ascii_case(&file.signature.public_key))
+            .any(|k| k.trim().to_ascii_lowercase() == file.signature.public_key)
     {
         return Err(format!(
             "signed by key {} ({}), which is not one of the trusted keys",
@@ -946,7 +1019,22 @@ pub async fn recheck(ctx: &Ctx, id: Uuid) -> ApiResult<Offboarding> {
             ),
         ));
     }
-    for s in o.steps.iter_mut().filter(|s| s.kind == StepKind::Rescan) {
+    if o.outcome.as_deref() != Some(holdfast_core::offboard::OUTCOME_COPIES_REMAIN) {
+        return Err(conflict(
+            "complete",
+            format!("offboarding `{id}` is complete: no copy remained to re-check"),
+        ));
+    }
+    // The receipt being replaced stays on record (its digest in the audit log).
+    let previous = o.receipt.as_deref().map(|r| {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(r.as_bytes()))
+    });
+    for s in o
+        .steps
+        .iter_mut()
+        .filter(|s| s.kind == StepKind::Rescan && s.outcome.as_deref() == Some("still_present"))
+    {
         s.status = StepStatus::Pending;
         s.outcome = None;
         s.evidence.clear();
@@ -962,7 +1050,8 @@ pub async fn recheck(ctx: &Ctx, id: Uuid) -> ApiResult<Offboarding> {
         vec![Change::update(&o)?],
         "offboarding.recheck",
         Some(format!("offboarding:{id}")),
-        json!({"rescans": o.steps.iter().filter(|s| s.kind == StepKind::Rescan).count()}),
+        json!({"rescans": o.steps.iter().filter(|s| s.kind == StepKind::Rescan && s.status == StepStatus::Pending).count(),
+               "previous_receipt_sha256": previous}),
     )
     .await?;
     Ok(o)
@@ -997,4 +1086,26 @@ pub async fn offboard_expired(state: &AppState) -> ApiResult<usize> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn locations_name_the_repository_even_with_at_signs_in_paths() {
+        let commit = "3f2a9c0d1e2b3a4f5061728394a5b6c7d8e9f0a1";
+        let (root, git) = local_target(&format!(
+            "git:/srv/repos/web@{commit}:node_modules/@scope/pkg/.env:3"
+        ))
+        .unwrap();
+        assert_eq!((root, git), (PathBuf::from("/srv/repos/web"), true));
+        let (root, _) = local_target(&format!("git:/srv/me@home/api@{commit}:a.py:1")).unwrap();
+        assert_eq!(root, PathBuf::from("/srv/me@home/api"));
+        assert!(local_target("git:/srv/repos/web@main:a.py:1").is_none());
+        let (file, git) = local_target("file:///etc/app/prod.env:12").unwrap();
+        assert_eq!((file, git), (PathBuf::from("/etc/app/prod.env"), false));
+        assert!(local_target("jira:SEC-42").is_none());
+    }
 }

@@ -124,11 +124,16 @@ pub async fn maybe_recompute(state: &AppState) -> ApiResult<bool> {
         return Ok(false);
     }
     let head = state.store.audit_head().await?.map_or(0, |h| h.seq);
-    if head <= state.posture.seen_seq.load(Ordering::Relaxed) {
+    // Time alone changes findings too (ages, expiries, acceptances running out): an unchanged
+    // inventory is still assessed again once an hour.
+    if head <= state.posture.seen_seq.load(Ordering::Relaxed) && now - last < STALE_AFTER_SECONDS {
         return Ok(false);
     }
     recompute(state, None).await.map(|r| r.is_some())
 }
+
+/// The longest an assessment stands without being redone, changes or not.
+const STALE_AFTER_SECONDS: i64 = 3600;
 
 /// Assesses the estate and writes what changed. `by` names the caller of an explicit recompute
 /// (which always records its run); without it, a run that changes nothing writes nothing.

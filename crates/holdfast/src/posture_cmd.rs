@@ -22,8 +22,10 @@ fn expiry(raw: &str) -> anyhow::Result<String> {
     let secs = parse_ttl(raw).map_err(|_| {
         anyhow::anyhow!("--expires: `{raw}` is neither an RFC 3339 time nor a duration like 30d")
     })?;
-    let at = OffsetDateTime::now_utc()
-        + time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 2));
+    let at = i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::now_utc().checked_add(time::Duration::seconds(s)))
+        .ok_or_else(|| anyhow::anyhow!("--expires: `{raw}` is too far ahead"))?;
     Ok(at.format(&Rfc3339)?)
 }
 

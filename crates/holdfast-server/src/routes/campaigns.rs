@@ -129,8 +129,13 @@ pub async fn start(
         .filter(|i| matches!(i.state, LifecycleState::Active | LifecycleState::Suspended))
         .collect();
     if identities.is_empty() {
+        let field = if owner_filter.is_some() {
+            "owner"
+        } else {
+            "tier"
+        };
         return Err(ApiError::invalid(
-            "owner",
+            field,
             "no active identity matches the campaign's scope",
         ));
     }
@@ -316,6 +321,21 @@ pub async fn decide(
             "names the entitlements to remove when reducing",
         ));
     }
+    if decision != ItemDecision::Reduced && !req.remove_entitlements.is_empty() {
+        return Err(ApiError::invalid(
+            "remove_entitlements",
+            "only goes with the decision `reduced`",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (n, e) in req.remove_entitlements.iter().enumerate() {
+        if !seen.insert(e.trim()) {
+            return Err(ApiError::invalid(
+                format!("remove_entitlements[{n}]"),
+                format!("`{e}` is named twice"),
+            ));
+        }
+    }
     let campaign = must_get::<Campaign>(&ctx, id).await?;
     let now = ctx.now();
     if campaign.state != CampaignState::Open || now > campaign.deadline {
@@ -351,23 +371,49 @@ pub async fn decide(
             ),
         ));
     }
-    // Only the owner answers for an identity: a person named as owner, or a member of the team.
+    // Only the identity's current, active owner answers for it — a person named as owner or a
+    // member of the team — never the identity itself or an AI agent.
+    let identity = must_get::<Identity>(&ctx, identity_id).await?;
+    super::require_for_identity(&ctx, "review.attest", identity_id).await?;
     let caller = ctx.caller().await?;
-    let owner = item.owner.clone().unwrap_or_default();
-    let is_owner = !owner.is_empty()
-        && ((caller.kind == "person" && caller.name == owner) || caller.groups.contains(&owner));
+    let owner = match identity.owner_id {
+        Some(o) => get::<Owner>(ctx.store(), o).await?.filter(|o| o.active),
+        None => None,
+    };
+    let owner_name = owner.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+    let is_self = caller.principal == format!("Holdfast::Identity::{:?}", identity_id.to_string());
+    let is_owner = !owner_name.is_empty()
+        && caller.kind != "ai_agent"
+        && !is_self
+        && ((caller.kind == "person" && caller.name == owner_name)
+            || caller.groups.contains(&owner_name));
     if !is_owner {
         return Err(ApiError::forbidden(format!(
             "only the owner ({}) answers for {}",
-            if owner.is_empty() {
-                "none recorded"
+            if owner_name.is_empty() {
+                "none active"
             } else {
-                &owner
+                &owner_name
             },
             item.identity_name
         )));
     }
-    let identity = must_get::<Identity>(&ctx, identity_id).await?;
+    if decision == ItemDecision::Revoked {
+        // Checked before anything is recorded: the answer and the offboarding go together.
+        if matches!(
+            identity.state,
+            LifecycleState::Offboarding | LifecycleState::Offboarded
+        ) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "offboarding",
+                format!(
+                    "identity `{identity_id}` is already {}",
+                    identity.state.as_str()
+                ),
+            ));
+        }
+    }
     let mut changes = Vec::new();
     let mut removed = Vec::new();
     if decision == ItemDecision::Reduced {

@@ -180,9 +180,16 @@ pub async fn accept(
     if caller.kind == "ai_agent" {
         return Err(ApiError::forbidden("an AI agent cannot accept a risk"));
     }
-    if let Some(identity_id) = finding.identity_id
-        && let Some(identity) = get::<Identity>(ctx.store(), identity_id).await?
-    {
+    if let Some(identity_id) = finding.identity_id {
+        let identity = get::<Identity>(ctx.store(), identity_id).await?.ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "identity_gone",
+                format!(
+                    "the identity this finding is about (`{identity_id}`) no longer exists; recompute first"
+                ),
+            )
+        })?;
         super::require_for_identity(&ctx, "finding.accept", identity_id).await?;
         if caller.principal == format!("Holdfast::Identity::{:?}", identity_id.to_string()) {
             return Err(ApiError::forbidden(

@@ -272,6 +272,17 @@ pub async fn transition(
     let current: Identity = must_get(&ctx, parse_id("identity", &raw)?).await?;
     ctx.require_on("identity.transition", Target::Api, current.tier.as_str())
         .await?;
+    if matches!(to, LifecycleState::Offboarding | LifecycleState::Offboarded) {
+        // Offboarding revokes first and proves it; a bare state change would do neither.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "use_offboard",
+            format!(
+                "identities are offboarded with `POST /v1/identities/{}/offboard` (holdfast identity offboard), which revokes what they hold and issues a receipt",
+                current.id
+            ),
+        ));
+    }
     if let Some(v) = req.version {
         check_version("identity", current.id, current.version, v)?;
     }

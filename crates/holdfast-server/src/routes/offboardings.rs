@@ -135,9 +135,9 @@ pub async fn confirm(
     let p = ctx.require("offboarding.confirm").await?;
     let by = p.actor();
     let id = parse_id("offboarding", &raw)?;
-    let n: u32 = n.parse().map_err(|_| {
-        ApiError::not_found(format!("step `{n}` does not exist: steps are numbered"))
-    })?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| ApiError::invalid("n", format!("`{n}` is not a step number")))?;
     let note = req.note.unwrap_or_default().trim().to_string();
     if note.chars().count() < 5 || note.chars().count() > 2000 {
         return Err(ApiError::invalid(
@@ -200,6 +200,15 @@ pub async fn depart(
         1000,
     )
     .await?;
+    // Each identity is decided with its own tier, as offboarding or updating it directly would be.
+    for i in &owned {
+        let action = if to.is_some() {
+            "identity.update"
+        } else {
+            "identity.offboard"
+        };
+        require_for_identity(&ctx, action, i.id).await?;
+    }
     let mut report = DepartReport {
         owner: owner.name.clone(),
         ..DepartReport::default()

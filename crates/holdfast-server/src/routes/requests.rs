@@ -1454,9 +1454,27 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     n += rotate_after_breakglass(state, now).await?;
     n += reconcile_postgres_logins(state, now).await?;
     n += crate::monitoring::retry_owed(state).await?;
-    n += crate::offboarding::offboard_expired(state).await?;
-    n += crate::offboarding::drive(state, None).await?;
-    n += crate::routes::campaigns::sweep(state).await?;
+    // Each of these stands alone: one failing (or losing a race to another replica) must not
+    // keep the others from running.
+    for (what, r) in [
+        (
+            "offboarding expired identities",
+            crate::offboarding::offboard_expired(state).await,
+        ),
+        (
+            "driving offboardings",
+            crate::offboarding::drive(state, None).await,
+        ),
+        (
+            "enforcing access reviews",
+            crate::routes::campaigns::sweep(state).await,
+        ),
+    ] {
+        match r {
+            Ok(k) => n += k,
+            Err(e) => tracing::warn!(error = %e.message, "{what}: will try again"),
+        }
+    }
     match crate::posture::maybe_recompute(state).await {
         Ok(true) => n += 1,
         Ok(false) => {}

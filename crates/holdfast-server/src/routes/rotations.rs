@@ -52,6 +52,24 @@ pub async fn plan_rotation(
         ));
     }
     let existing: Option<Secret> = get_by(store, "path", path).await?;
+    // An offboarded identity's revoked logins stay revoked: nothing rotates them back to life.
+    if let Some(owner) = existing.as_ref().and_then(|s| s.owner_identity)
+        && let Some(i) = holdfast_store::get::<holdfast_core::Identity>(store, owner).await?
+        && matches!(
+            i.state,
+            holdfast_core::LifecycleState::Offboarding | holdfast_core::LifecycleState::Offboarded
+        )
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offboarded",
+            format!(
+                "`{path}` belongs to identity `{}`, which is {}: its credentials are revoked, not rotated",
+                i.id,
+                i.state.as_str()
+            ),
+        ));
+    }
     // Which slot consumers use now: the login of the current version, if it is one of the two.
     let active = match &existing {
         Some(s) if s.current > 0 => {

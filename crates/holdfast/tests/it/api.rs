@@ -342,24 +342,31 @@ async fn updates_need_the_current_version_and_lifecycle_rules_hold() {
             .state,
         LifecycleState::Active
     );
-    c.transition(
-        &sid,
-        &tr(LifecycleState::Offboarding, Some("service retired")),
-    )
-    .await
-    .unwrap();
-    let done = c
-        .transition(
-            &sid,
-            &tr(LifecycleState::Offboarded, Some("all credentials revoked")),
-        )
-        .await
-        .unwrap();
-    for to in [
-        LifecycleState::Active,
-        LifecycleState::Suspended,
-        LifecycleState::Offboarding,
-    ] {
+    // Offboarding is not a bare state change: it revokes first and issues a receipt.
+    for to in [LifecycleState::Offboarding, LifecycleState::Offboarded] {
+        let (status, code, _) = api_err(
+            c.transition(&sid, &tr(to, Some("service retired")))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((status, code.as_str()), (409, "use_offboard"), "{to}");
+    }
+    let o = c.offboard(&sid, "service retired").await.unwrap();
+    let mut done = c.identity(&sid).await.unwrap();
+    for _ in 0..80 {
+        done = c.identity(&sid).await.unwrap();
+        if done.state == LifecycleState::Offboarded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        done.state,
+        LifecycleState::Offboarded,
+        "{:#?}",
+        c.offboarding(o.id).await
+    );
+    for to in [LifecycleState::Active, LifecycleState::Suspended] {
         let (status, code, _) =
             api_err(c.transition(&sid, &tr(to, Some("try"))).await.unwrap_err());
         assert_eq!((status, code.as_str()), (409, "invalid_transition"), "{to}");
@@ -379,7 +386,7 @@ async fn updates_need_the_current_version_and_lifecycle_rules_hold() {
         .map(|r| r.event.action)
         .collect();
     assert!(
-        actions.contains(&"identity.offboard_complete".to_string()),
+        actions.contains(&"offboarding.finished".to_string()),
         "{actions:?}"
     );
 }

@@ -332,16 +332,17 @@ async fn offboarding_revokes_first_proves_copies_gone_survives_a_kill_and_signs_
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     assert!(stdout(&ok).starts_with("valid"), "{}", stdout(&ok));
     let bytes = text.as_bytes();
-    for i in 0..bytes.len() {
+    for (i, flip) in (0..bytes.len()).flat_map(|i| [(i, 0x01u8), (i, 0x20)]) {
+        // A low bit, and the case bit (hex spells the same bytes in either case).
         let mut changed = bytes.to_vec();
-        changed[i] ^= 0x01;
+        changed[i] ^= flip;
         let Ok(t) = String::from_utf8(changed) else {
             continue;
         };
         assert!(
             holdfast_server::offboarding::verify_receipt(&t, std::slice::from_ref(&public_key))
                 .is_err(),
-            "byte {i} changed and the receipt still verified"
+            "byte {i} changed (^{flip:#x}) and the receipt still verified"
         );
     }
     let mut tampered = text.replacen("copies_remain", "complete_____", 1);
@@ -373,6 +374,29 @@ async fn offboarding_revokes_first_proves_copies_gone_survives_a_kill_and_signs_
     assert_eq!(file.receipt.steps.len(), 5);
     assert_eq!(file.receipt.outcome, "complete");
 
+    // Nothing rotates its revoked logins back to life.
+    let refused = c
+        .start_rotation(
+            "db/payments",
+            &holdfast_types::StartRotationRequest {
+                rotator: Some("postgres".into()),
+                settings: Some(
+                    serde_json::json!({"admin_secret": "pg/admin", "blue_role": blue, "green_role": green}),
+                ),
+                grace_seconds: Some(0),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("offboarded"), "{refused}");
+    assert_eq!(role_state(&pg, &green).await, (false, false));
+    // A complete offboarding has nothing to re-check.
+    let again = cli(
+        &s.url,
+        Some(&token),
+        &["offboarding", "recheck", &o.id.to_string()],
+    );
+    assert!(!again.status.success());
     // An offboarded identity never comes back.
     let again = c.offboard(&id, "again").await.unwrap_err();
     assert!(again.to_string().contains("never comes back"), "{again}");
