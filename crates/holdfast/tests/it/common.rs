@@ -161,3 +161,35 @@ pub fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     });
     (url, rx)
 }
+
+/// A server started with `config` (TOML) and a key-file vault (unsealed at start), initialised;
+/// with its root token. `dir` holds the configuration, the key and the data.
+pub async fn configured(dir: &Path, config: &str) -> (Server, String) {
+    let path = dir.join("holdfast.toml");
+    std::fs::write(&path, config).unwrap();
+    let key = dir.join("unseal.key");
+    let s = Server::start(
+        &dir.join("data"),
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--unseal-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let token = s.init().await;
+    (s, token)
+}
+
+/// Stores `value` at vault `path`.
+pub async fn put_secret(c: &Client, path: &str, value: &str) -> holdfast_types::SecretWritten {
+    c.put_secret(
+        path,
+        &holdfast_types::PutSecretRequest {
+            value: Some(value.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}

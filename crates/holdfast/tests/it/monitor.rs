@@ -367,34 +367,13 @@ async fn events_map_to_identities_raise_alerts_contain_and_survive_a_kill() {
 async fn new_alerts_are_posted_signed_to_the_alert_webhook() {
     let (url, rx) = crate::common::receiver();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("holdfast.toml");
-    std::fs::write(
-        &config,
-        format!("[rotators.alerts]\nurl = \"{url}\"\nsigning_secret = \"hooks/alerts\"\n"),
+    let (s, root) = crate::common::configured(
+        dir.path(),
+        &format!("[rotators.alerts]\nurl = \"{url}\"\nsigning_secret = \"hooks/alerts\"\n"),
     )
-    .unwrap();
-    let key = dir.path().join("unseal.key");
-    let s = Server::start(
-        &dir.path().join("data"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--unseal-key-file",
-            key.to_str().unwrap(),
-        ],
-    );
-    let root = s.init().await;
+    .await;
     let admin = s.client(Some(&root));
-    admin
-        .put_secret(
-            "hooks/alerts",
-            &holdfast_types::PutSecretRequest {
-                value: Some("alert-signing-key-0123456789".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    crate::common::put_secret(&admin, "hooks/alerts", "alert-signing-key-0123456789").await;
     let r = admin
         .ingest_events(
             std::fs::read(fixture("cloudtrail-delivered.json")).unwrap(),

@@ -525,33 +525,13 @@ async fn an_owner_leaving_offboards_or_reassigns_and_expiry_offboards() {
 async fn access_reviews_owners_answer_and_a_missed_deadline_suspends() {
     let (url, rx) = crate::common::receiver();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("holdfast.toml");
-    std::fs::write(
-        &config,
-        format!("[rotators.reviews]\nurl = \"{url}\"\nsigning_secret = \"hooks/reviews\"\n"),
+    let (s, token) = crate::common::configured(
+        dir.path(),
+        &format!("[rotators.reviews]\nurl = \"{url}\"\nsigning_secret = \"hooks/reviews\"\n"),
     )
-    .unwrap();
-    let key = dir.path().join("unseal.key");
-    let s = Server::start(
-        &dir.path().join("data"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--unseal-key-file",
-            key.to_str().unwrap(),
-        ],
-    );
-    let token = s.init().await;
+    .await;
     let c = s.client(Some(&token));
-    c.put_secret(
-        "hooks/reviews",
-        &holdfast_types::PutSecretRequest {
-            value: Some("review-signing-key-0123456789".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    crate::common::put_secret(&c, "hooks/reviews", "review-signing-key-0123456789").await;
     for (name, kind) in [
         ("alice", holdfast_core::OwnerKind::Person),
         ("team-b", holdfast_core::OwnerKind::Team),

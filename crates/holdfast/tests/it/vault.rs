@@ -9,21 +9,7 @@ use crate::common::{Server, cli, receiver, stderr, stdout};
 
 const PLAINTEXT: &str = "pl41ntext-that-must-never-be-at-rest-7f3a9c";
 
-async fn put(
-    c: &holdfast_client::Client,
-    path: &str,
-    value: &str,
-) -> holdfast_types::SecretWritten {
-    c.put_secret(
-        path,
-        &PutSecretRequest {
-            value: Some(value.to_string()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
+use crate::common::put_secret as put;
 
 fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
@@ -478,23 +464,11 @@ async fn a_command_rotator_declared_in_the_configuration_rotates_and_the_api_can
 async fn a_webhook_rotator_and_reminders_post_signed_requests() {
     let (url, rx) = receiver();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("holdfast.toml");
-    std::fs::write(
-        &config,
-        format!("[rotators.webhook.saas]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n\n[rotators.reminders]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n"),
+    let (s, token) = crate::common::configured(
+        dir.path(),
+        &format!("[rotators.webhook.saas]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n\n[rotators.reminders]\nurl = \"{url}\"\nsigning_secret = \"hooks/key\"\n"),
     )
-    .unwrap();
-    let key = dir.path().join("unseal.key");
-    let s = Server::start(
-        &dir.path().join("data"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--unseal-key-file",
-            key.to_str().unwrap(),
-        ],
-    );
-    let token = s.client(None).init().await.unwrap().root_token;
+    .await;
     let c = s.client(Some(&token));
     put(&c, "hooks/key", "webhook-signing-key-0123456789").await;
     put(&c, "saas/api", r#"{"login":"key-a","password":"first"}"#).await;
