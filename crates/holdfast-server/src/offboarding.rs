@@ -105,15 +105,7 @@ pub async fn start(
             ),
         ));
     }
-    let open: Vec<Offboarding> = find_all(
-        store,
-        vec![Filter::Eq(
-            "identity_id",
-            Value::text(identity.id.to_string()),
-        )],
-        100,
-    )
-    .await?;
+    let open: Vec<Offboarding> = holdfast_store::of_identity(store, identity.id).await?;
     if let Some(o) = open.iter().find(|o| o.state != OffboardingState::Finished) {
         return Err(conflict(
             "offboarding",
@@ -192,15 +184,7 @@ pub async fn start(
             }
         }
     }
-    let credentials: Vec<Credential> = find_all(
-        store,
-        vec![Filter::Eq(
-            "identity_id",
-            Value::text(identity.id.to_string()),
-        )],
-        500,
-    )
-    .await?;
+    let credentials: Vec<Credential> = holdfast_store::of_identity(store, identity.id).await?;
     for c in credentials
         .iter()
         .filter(|c| c.state == CredentialState::Active)
@@ -822,16 +806,9 @@ async fn finish(ctx: &Ctx, o: &Offboarding) -> Result<Performed, String> {
         changes.push(Change::update(&next).map_err(|e| e.to_string())?);
     }
     // Credentials confirmed revoked by hand are recorded as revoked with the identity.
-    let creds: Vec<Credential> = find_all(
-        store,
-        vec![Filter::Eq(
-            "identity_id",
-            Value::text(o.identity_id.to_string()),
-        )],
-        500,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let creds: Vec<Credential> = holdfast_store::of_identity(store, o.identity_id)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut revoked = 0;
     for mut c in creds
         .into_iter()

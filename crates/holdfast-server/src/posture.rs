@@ -320,24 +320,8 @@ pub async fn assess_and_write(
 /// severity of its raised findings.
 pub async fn risk_of(state: &AppState, identity: &Identity) -> ApiResult<Risk> {
     let store = state.store.as_ref();
-    let creds: Vec<Credential> = find_all(
-        store,
-        vec![Filter::Eq(
-            "identity_id",
-            Value::text(identity.id.to_string()),
-        )],
-        500,
-    )
-    .await?;
-    let findings: Vec<FindingRecord> = find_all(
-        store,
-        vec![Filter::Eq(
-            "identity_id",
-            Value::text(identity.id.to_string()),
-        )],
-        500,
-    )
-    .await?;
+    let creds: Vec<Credential> = holdfast_store::of_identity(store, identity.id).await?;
+    let findings: Vec<FindingRecord> = holdfast_store::of_identity(store, identity.id).await?;
     if identity.state == holdfast_core::LifecycleState::Offboarded {
         return Ok(Risk::offboarded(identity.id));
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub use error::StoreError;
 pub use record::{
     Change, Filter, GrantKeyRecord, GraphEdgeRecord, GraphNodeRecord, PolicyVersionRecord, Query,
-    Record, Row, Table, Value, find, find_all, get, get_by,
+    Record, Row, Table, Value, find, find_all, get, get_by, of_identity,
 };
 
 /// A storage backend. Implementations are cheap to share (`Arc<dyn Store>`) and safe to use from

@@ -646,3 +646,17 @@ pub async fn find_all<R: Record>(
     }
     Ok(out)
 }
+
+/// Every record of a table whose `identity_id` column is `identity` (credentials, entitlements,
+/// findings, offboardings, …).
+pub async fn of_identity<R: Record>(
+    store: &dyn Store,
+    identity: Uuid,
+) -> Result<Vec<R>, StoreError> {
+    find_all(
+        store,
+        vec![Filter::Eq("identity_id", Value::text(identity.to_string()))],
+        500,
+    )
+    .await
+}
