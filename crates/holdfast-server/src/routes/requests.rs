@@ -1456,14 +1456,18 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     n += crate::monitoring::retry_owed(state).await?;
     // Each of these stands alone: one failing (or losing a race to another replica) must not
     // keep the others from running.
+    // Offboardings run on their own: a long re-scan of a repository's history must not hold up
+    // lease expiry (the driver takes one pass at a time; a pass still running is left alone).
+    let driver = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::offboarding::drive(&driver, None).await {
+            tracing::warn!(error = %e.message, "driving offboardings: will try again");
+        }
+    });
     for (what, r) in [
         (
             "offboarding expired identities",
             crate::offboarding::offboard_expired(state).await,
-        ),
-        (
-            "driving offboardings",
-            crate::offboarding::drive(state, None).await,
         ),
         (
             "enforcing access reviews",
