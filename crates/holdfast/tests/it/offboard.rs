@@ -729,3 +729,92 @@ async fn access_reviews_owners_answer_and_a_missed_deadline_suspends() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test]
+async fn a_review_is_never_answered_by_the_identity_itself_an_agent_or_a_former_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let token = s.init().await;
+    let c = s.client(Some(&token));
+    owner(&c, "team-b").await;
+    owner(&c, "team-c").await;
+    let make = |name: &str, kind: holdfast_core::IdentityKind| CreateIdentityRequest {
+        kind: Some(kind),
+        name: Some(name.into()),
+        owner: Some("team-b".into()),
+        purpose: Some("test".into()),
+        ..Default::default()
+    };
+    let bot = c
+        .create_identity(&make("bot", holdfast_core::IdentityKind::Bot))
+        .await
+        .unwrap();
+    let agent = c
+        .create_identity(&make("helper", holdfast_core::IdentityKind::AiAgent))
+        .await
+        .unwrap();
+    let view = c
+        .start_campaign(&holdfast_types::StartCampaignRequest {
+            name: Some("sod".into()),
+            deadline_days: Some(7),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mint = |identity: Option<uuid::Uuid>, name: &str, groups: &[&str]| {
+        let c = c.clone();
+        let req = holdfast_types::CreateTokenRequest {
+            name: Some(name.into()),
+            roles: vec![holdfast_core::Role::Reader],
+            identity: identity.map(|i| i.to_string()),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            ttl_seconds: Some(3600),
+        };
+        async move { c.create_token(&req).await.unwrap().token }
+    };
+    let answer = |t: String| {
+        let s_url = s.url.clone();
+        let campaign = view.campaign.id;
+        let bot = bot.id;
+        async move {
+            holdfast_client::Client::new(&s_url, Some(t), None)
+                .unwrap()
+                .decide_review_item(
+                    campaign,
+                    &bot.to_string(),
+                    &holdfast_types::DecideItemRequest {
+                        decision: Some("attested".into()),
+                        note: None,
+                        remove_entitlements: vec![],
+                    },
+                )
+                .await
+        }
+    };
+    // The identity itself, even in its owner's group; an AI agent in that group.
+    let itself = mint(Some(bot.id), "bot", &["team-b"]).await;
+    let e = answer(itself).await.unwrap_err();
+    assert!(e.to_string().contains("only the owner"), "{e}");
+    let agent_token = mint(Some(agent.id), "helper", &["team-b"]).await;
+    let e = answer(agent_token).await.unwrap_err();
+    assert!(e.to_string().contains("only the owner"), "{e}");
+    // After the identity changes hands, the former owner's team no longer answers; the new one does.
+    let former = mint(None, "bea", &["team-b"]).await;
+    let current = c.identity(&bot.id.to_string()).await.unwrap();
+    c.update_identity(
+        &bot.id.to_string(),
+        &holdfast_types::UpdateIdentityRequest {
+            version: Some(current.version),
+            owner: Some("team-c".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let e = answer(former).await.unwrap_err();
+    assert!(e.to_string().contains("team-c"), "{e}");
+    let new_owner = mint(None, "cid", &["team-c"]).await;
+    let item = answer(new_owner).await.unwrap();
+    assert_eq!(item.decision, holdfast_core::ItemDecision::Attested);
+    assert!(item.decided_by.unwrap().contains("cid"));
+}
