@@ -189,6 +189,17 @@ pub struct Offboarding {
     /// The signed receipt (the file's exact text), once finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
+    /// The node working through the steps, and until when: another replica leaves it alone until
+    /// the claim runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub claimed_until: Option<OffsetDateTime>,
 }
 
 impl Offboarding {

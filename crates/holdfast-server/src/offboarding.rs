@@ -247,6 +247,8 @@ pub async fn start(
         finished_at: None,
         outcome: None,
         receipt: None,
+        claimed_by: None,
+        claimed_until: None,
     };
     o.settle();
     let next = identity
@@ -332,6 +334,33 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
             }
             return settled(save(&ctx, o, None).await, done);
         };
+        // One node at a time acts on an offboarding's targets: claim it (an optimistic update,
+        // audited) unless this node holds a claim with time left.
+        let me = format!("node:{}", state.audit_key.key_id);
+        let mine = o.claimed_by.as_deref() == Some(me.as_str());
+        if o.claimed_until.is_some_and(|t| t > now) && !mine {
+            return Ok(done);
+        }
+        if !(mine
+            && o.claimed_until
+                .is_some_and(|t| t > now + time::Duration::seconds(30)))
+        {
+            o.claimed_by = Some(me.clone());
+            o.claimed_until = Some(now + time::Duration::seconds(CLAIM_SECONDS));
+            o.version += 1;
+            let claimed = ctx
+                .commit(
+                    vec![Change::update(&o)?],
+                    "offboarding.claim",
+                    Some(format!("offboarding:{}", o.id)),
+                    json!({"node": me, "step": step.n}),
+                )
+                .await;
+            if claimed.is_err() {
+                // Another replica claimed it first.
+                return Ok(done);
+            }
+        }
         let result = perform(&ctx, &o, &step).await;
         if step.kind == StepKind::RevokeSecret && result.is_ok() {
             // Test hook: die after revoking at the target, before the step is recorded.
@@ -384,6 +413,9 @@ async fn drive_one(state: &AppState, id: Uuid) -> ApiResult<usize> {
         done += 1;
     }
 }
+
+/// How long a node's claim on an offboarding lasts (renewed while it works).
+const CLAIM_SECONDS: i64 = 120;
 
 /// A save that lost to another replica is not an error of this driver.
 fn settled(r: ApiResult<()>, done: usize) -> ApiResult<usize> {

@@ -818,3 +818,59 @@ async fn a_review_is_never_answered_by_the_identity_itself_an_agent_or_a_former_
     assert_eq!(item.decision, holdfast_core::ItemDecision::Attested);
     assert!(item.decided_by.unwrap().contains("cid"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_offboard_once_each_step_recorded_once() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await.unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start(d1.path(), &["--database-url", &db.url]);
+    let b = Server::start(d2.path(), &["--database-url", &db.url]);
+    let token = a.init().await;
+    let (ca, cb) = (a.client(Some(&token)), b.client(Some(&token)));
+    owner(&ca, "team").await;
+    let bot = ca
+        .create_identity(&CreateIdentityRequest {
+            kind: Some(holdfast_core::IdentityKind::Bot),
+            name: Some("replicated-bot".into()),
+            owner: Some("team".into()),
+            purpose: Some("test".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for n in 0..3 {
+        ca.create_token(&holdfast_types::CreateTokenRequest {
+            name: Some(format!("bot-token-{n}")),
+            roles: vec![holdfast_core::Role::Reader],
+            identity: Some(bot.id.to_string()),
+            groups: vec![],
+            ttl_seconds: Some(3600),
+        })
+        .await
+        .unwrap();
+    }
+    let o = ca.offboard(&bot.id.to_string(), "retired").await.unwrap();
+    assert_eq!(o.steps.len(), 4, "three tokens and the finish");
+    // Both replicas' sweepers drive it; B answers for it as well as A.
+    let done = wait_for(&cb, o.id, |o| o.state == OffboardingState::Finished).await;
+    assert_eq!(done.outcome.as_deref(), Some("complete"));
+    let audit = ca.audit(None, Some(1000)).await.unwrap().items;
+    let count = |action: &str| audit.iter().filter(|r| r.event.action == action).count();
+    assert_eq!(count("token.revoke"), 3, "each token revoked once");
+    let mut recorded: Vec<u64> = audit
+        .iter()
+        .filter(|r| {
+            r.event.target.as_deref() == Some(&format!("offboarding:{}", o.id))
+                && matches!(
+                    r.event.action.as_str(),
+                    "offboarding.step" | "offboarding.finished"
+                )
+        })
+        .filter_map(|r| r.event.detail["step"].as_u64())
+        .collect();
+    recorded.sort_unstable();
+    assert_eq!(recorded, vec![1, 2, 3, 4], "each step recorded once");
+    let receipt = cb.offboarding_receipt(o.id).await.unwrap();
+    holdfast_server::offboarding::verify_receipt(&receipt, &[]).unwrap();
+}
