@@ -639,8 +639,11 @@ pub fn assess(estate: &Estate<'_>, settings: &Settings, now: OffsetDateTime) -> 
                 })
                 .cloned()
                 .collect();
+            // Scopes recorded as an entitlement's actions count like the `scopes` attribute.
             for g in &grants {
-                if g.actions.iter().any(|a| is_wildcard_action(a)) {
+                if g.actions.iter().any(|a| {
+                    is_wildcard_action(a) || BROAD_SCOPES.iter().any(|b| b.eq_ignore_ascii_case(a))
+                }) {
                     broad.push(format!(
                         "{} on {} ({})",
                         g.actions.join(", "),

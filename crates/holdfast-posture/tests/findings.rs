@@ -374,6 +374,12 @@ fn planted() -> (World, Vec<(&'static str, String)>) {
         .insert("scopes".into(), serde_json::json!(["repo", "read:user"]));
     want.push(("third-party-broad-scope", subject(&w, i)));
 
+    // The same, with the scopes granted as an entitlement (how a person records an OAuth app).
+    let i = w.identity("github-app", alice, prod);
+    w.identities[i].kind = IdentityKind::OauthApp;
+    w.entitlement(i, "github:acme", &["admin:org", "read:user"]);
+    want.push(("third-party-broad-scope", subject(&w, i)));
+
     let i = w.identity("vendor-role", alice, prod);
     w.connector("cross-account-trust", &w.key(i));
     want.push(("external-trust", subject(&w, i)));
