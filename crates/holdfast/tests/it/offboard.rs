@@ -679,18 +679,21 @@ async fn access_reviews_owners_answer_and_a_missed_deadline_suspends() {
         "the entitlement was removed"
     );
 
-    // team-b never answers: after the deadline b1 is suspended, as the default policy says.
-    let mut state = holdfast_core::LifecycleState::Active;
+    // team-b never answers: after the deadline the campaign is enforced and closed, and b1 is
+    // suspended, as the default policy says.
+    let mut v = c.campaign(view.campaign.id).await.unwrap();
     for _ in 0..80 {
-        state = c.identity(&b1.id.to_string()).await.unwrap().state;
-        if state != holdfast_core::LifecycleState::Active {
+        if v.campaign.state == holdfast_core::CampaignState::Closed {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        v = c.campaign(view.campaign.id).await.unwrap();
     }
-    assert_eq!(state, holdfast_core::LifecycleState::Suspended);
-    let v = c.campaign(view.campaign.id).await.unwrap();
     assert_eq!(v.campaign.state, holdfast_core::CampaignState::Closed);
+    assert_eq!(
+        c.identity(&b1.id.to_string()).await.unwrap().state,
+        holdfast_core::LifecycleState::Suspended
+    );
     assert_eq!(v.counts.get("missed_suspended"), Some(&1));
     assert_eq!(v.counts.get("attested"), Some(&1));
     assert_eq!(v.counts.get("reduced"), Some(&1));
