@@ -193,6 +193,29 @@ fn trend_chart(runs: &[PostureRun]) -> String {
     s
 }
 
+/// Raised findings per OWASP item on each of the last 14 days with a run.
+fn owasp_trend(runs: &[PostureRun]) -> String {
+    let recent = runs
+        .get(runs.len().saturating_sub(14)..)
+        .unwrap_or_default();
+    let mut head: Vec<String> = vec!["item".into()];
+    head.extend(recent.iter().map(|r| r.at.date().to_string()));
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = OWASP_NHI
+        .iter()
+        .map(|o| {
+            let mut row = vec![o.id.to_string()];
+            row.extend(
+                recent
+                    .iter()
+                    .map(|r| r.by_owasp.get(o.id).copied().unwrap_or(0).to_string()),
+            );
+            row
+        })
+        .collect();
+    table(&head_refs, &rows)
+}
+
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     let mut s = String::from("<table><thead><tr>");
     for h in head {
@@ -308,13 +331,14 @@ th,td{{border:1px solid #dde;padding:.25rem .4rem;text-align:left;vertical-align
             .collect();
         let _ = write!(
             h,
-            "<section id=\"findings\"><h2>Findings by OWASP Non-Human Identities Top 10 (2025)</h2>{}{}<h3>Trend</h3>{}<h3>Most severe</h3>{}</section>",
+            "<section id=\"findings\"><h2>Findings by OWASP Non-Human Identities Top 10 (2025)</h2>{}{}<h3>Trend</h3>{}<h3>Trend by OWASP item</h3>{}<h3>Most severe</h3>{}</section>",
             bars("chart-owasp", "raised findings by OWASP item", &owasp_rows),
             table(
                 &["item", "title", "critical", "high", "medium", "low"],
                 &owasp_table
             ),
             trend_chart(&self.trend),
+            owasp_trend(&self.trend),
             table(
                 &["severity", "rule", "subject", "OWASP", "CSF 2.0", "since"],
                 &self

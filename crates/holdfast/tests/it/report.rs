@@ -206,6 +206,7 @@ async fn the_report_renders_in_chromium_and_its_oscal_validates() {
         "Findings by OWASP Non-Human Identities Top 10 (2025)",
         "NIST CSF 2.0 outcomes",
         "Audit chain",
+        "Trend by OWASP item",
         "NHI5 Overprivileged NHI",
         "PR.AA-05",
     ] {
