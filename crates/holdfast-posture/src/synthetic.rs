@@ -10,6 +10,7 @@ use holdfast_core::{
     IdentityKind, Leak, LifecycleState, Owner, OwnerKind, Secret, SecretVersion, System,
     SystemKind, Tier,
 };
+use holdfast_monitor::synthetic::Rng;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -25,35 +26,25 @@ pub struct Inventory {
     pub leaks: Vec<Leak>,
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-
+/// Percent draws on the monitor's seeded generator.
+trait Pct {
     /// True with probability `pct` percent.
+    fn pct(&mut self, pct: u64) -> bool;
+}
+
+impl Pct for Rng {
     fn pct(&mut self, pct: u64) -> bool {
         self.below(100) < pct
     }
 }
 
 fn id(rng: &mut Rng) -> Uuid {
-    Uuid::from_u64_pair(rng.next(), rng.next())
+    Uuid::from_u64_pair(rng.next_u64(), rng.next_u64())
 }
 
 /// Generates an inventory of `identities` identities as of `now`.
 pub fn inventory(identities: usize, seed: u64, now: OffsetDateTime) -> Inventory {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut inv = Inventory::default();
     let day = |d: u64| now - Duration::days(i64::try_from(d).unwrap_or(0));
     for o in 0..(identities / 50).max(2) {

@@ -193,3 +193,17 @@ pub async fn put_secret(c: &Client, path: &str, value: &str) -> holdfast_types::
     .await
     .unwrap()
 }
+
+/// Runs `git ARGS` in `dir`, failing the test with git's message if it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

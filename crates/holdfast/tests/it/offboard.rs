@@ -6,27 +6,13 @@
 //! says the offboarding is complete.
 
 use std::path::Path;
-use std::process::Command;
 
 use holdfast_core::{OffboardingState, StepKind, StepStatus};
 use holdfast_store_postgres::testdb::{TestDb, admin_url};
 use holdfast_types::{CreateCredentialRequest, CreateIdentityRequest};
 
-use crate::common::{Server, cli, owner, stderr, stdout};
-use crate::postgres::{role_state, rotation_roles};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{Server, cli, git, owner, stderr, stdout};
+use crate::postgres::{connect, role_state, rotation_roles};
 
 const LEAKED: &str = "DATABASE_URL = \"postgres://payments:Zq8vN3kR7tLw2xYp@db.acme.io/ledger\"\n";
 
@@ -63,10 +49,7 @@ async fn wait_for(
 async fn offboarding_revokes_first_proves_copies_gone_survives_a_kill_and_signs_a_receipt() {
     let Some(admin) = admin_url() else { return };
     let db = TestDb::create(&admin).await.unwrap();
-    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let pg = connect(&db.url).await;
     let (group, blue, green) = rotation_roles(&pg, "initial-blue-password").await;
 
     let dir = tempfile::tempdir().unwrap();

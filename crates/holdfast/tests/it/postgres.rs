@@ -161,10 +161,7 @@ async fn a_plaintext_written_through_the_api_is_in_no_postgres_table() {
         c.get_secret("team/db/password", None).await.unwrap().value,
         plaintext
     );
-    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let client = connect(&db.url).await;
     let tables = client
         .query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
@@ -248,6 +245,15 @@ async fn each_replica_unseals_on_its_own_and_follows_the_other_s_keyring_rotatio
 /// A group role and two login roles in it, as the PostgreSQL rotator expects: blue can log in with
 /// `password`, green cannot yet. Roles are cluster-wide, so the names are unique per test; each
 /// test drops them at its end.
+/// A client on `url`, its connection driven in the background.
+pub(crate) async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
 pub(crate) async fn rotation_roles(
     pg: &tokio_postgres::Client,
     password: &str,
@@ -283,10 +289,7 @@ pub(crate) async fn role_state(pg: &tokio_postgres::Client, role: &str) -> (bool
 async fn a_rotation_killed_midway_leaves_a_valid_credential_and_resumes_after_restart() {
     let Some(admin) = admin_url() else { return };
     let db = TestDb::create(&admin).await.unwrap();
-    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let pg = connect(&db.url).await;
     let (group, blue, green) = rotation_roles(&pg, "initial-blue-password").await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -399,10 +402,7 @@ async fn a_rotation_killed_midway_leaves_a_valid_credential_and_resumes_after_re
 async fn secrets_past_their_max_age_and_leaked_ones_are_rotated_again_the_same_way() {
     let Some(admin) = admin_url() else { return };
     let db = TestDb::create(&admin).await.unwrap();
-    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let pg = connect(&db.url).await;
     let (group, blue, green) = rotation_roles(&pg, "first-password").await;
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("unseal.key");
@@ -726,10 +726,7 @@ async fn role_exists(pg: &tokio_postgres::Client, role: &str) -> bool {
 async fn postgres_grants_have_exactly_their_privileges_and_stop_working_when_revoked_or_expired() {
     let Some(admin) = admin_url() else { return };
     let db = TestDb::create(&admin).await.unwrap();
-    let (pg, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let pg = connect(&db.url).await;
     let group = format!("app_read_{}", uuid::Uuid::now_v7().simple());
     pg.batch_execute(&format!(
         "CREATE TABLE reports (id int); INSERT INTO reports VALUES (1), (2);

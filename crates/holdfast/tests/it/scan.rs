@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{BIN, stderr, stdout};
+use crate::common::{BIN, git, stderr, stdout};
 
 fn scan(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -201,19 +201,6 @@ fn rules_check_passes_on_the_bundled_pack() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(text.contains(", 0 problems"), "{text}");
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
