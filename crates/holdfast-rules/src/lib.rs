@@ -4,11 +4,13 @@
 //!
 //! Synchronous and free of I/O: the scan engine (`holdfast-scan`) decides where bytes come from.
 
+pub mod assign;
 mod check;
 mod filters;
 mod generic;
 mod rule;
 
+pub use assign::is_word_byte;
 pub use check::{CheckProblem, check};
 pub use filters::{entropy, is_placeholder};
 pub use rule::{Candidate, Confidence, Context, LoadError, Rule, RuleDef, Ruleset};

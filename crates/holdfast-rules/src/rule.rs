@@ -44,7 +44,9 @@ pub struct RuleDef {
     pub window: Option<usize>,
     /// `"word"`: the match starts where the word holding the keyword starts (a key name such as
     /// `DB_PASSWORD`), so the pattern is tried there alone instead of over a window. Much faster for
-    /// keywords that are everywhere in code.
+    /// keywords that are everywhere in code. `"assignment"`: the same, and only where the word is
+    /// assigned a value the way the generic assignment patterns describe it (see
+    /// [`crate::assign`]); the pattern must not match anywhere else.
     pub anchor: Option<String>,
     /// The rule that finds this credential's other half (an AWS key id's secret key): findings of
     /// the two in one file, close together, are reported as a pair.
@@ -83,8 +85,10 @@ pub const DEFAULT_WINDOW: usize = 256;
 pub struct Rule {
     pub def: RuleDef,
     pub regex: Regex,
-    /// The same pattern anchored at its start, for `anchor = "word"` rules.
+    /// The same pattern anchored at its start, for `anchor = "word"` and `"assignment"` rules.
     pub anchored: Option<Regex>,
+    /// `anchor = "assignment"`: tried only where [`crate::assign::may_match`] says it can match.
+    pub assignment: bool,
     secret_group: usize,
     key_group: Option<usize>,
     quote_group: Option<usize>,
@@ -167,7 +171,7 @@ impl Rule {
         }
         let anchored = match def.anchor.as_deref() {
             None => None,
-            Some("word") => Some(
+            Some("word" | "assignment") => Some(
                 RegexBuilder::new(&format!("^(?:{})", def.pattern))
                     .unicode(false)
                     .size_limit(1 << 24)
@@ -177,12 +181,13 @@ impl Rule {
             ),
             Some(other) => {
                 return Err(err(format!(
-                    "anchor `{other}` is unknown; the only anchor is `word`"
+                    "anchor `{other}` is unknown; anchors are `word` and `assignment`"
                 )));
             }
         };
         Ok(Self {
             anchored,
+            assignment: def.anchor.as_deref() == Some("assignment"),
             key_group: find("key"),
             quote_group: find("q"),
             regex,

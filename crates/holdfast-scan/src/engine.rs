@@ -3,17 +3,12 @@
 //! overlapping reports of the same secret are reduced to the most specific rule.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use holdfast_rules::{Confidence, Context, Rule, Ruleset};
+use holdfast_rules::{Confidence, Context, Rule, Ruleset, assign, is_word_byte};
 
 /// How far before a keyword's line a window may start.
 const LOOKBEHIND: usize = 256;
 /// How far back from a keyword the start of its word is looked for (anchored rules).
 const MAX_WORD_BACK: usize = 64;
-
-/// Bytes of a key name: letters, digits, `_`, `-`, `.`.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
-}
 
 /// For anchored rules: how far past the window the match may run (a key of up to 60 bytes, an
 /// operator, a value of up to 200).
@@ -123,11 +118,10 @@ impl Engine {
             let Some(rules) = self.triggers.get(m.pattern().as_usize()) else {
                 continue;
             };
-            // Look back at most LOOKBEHIND bytes for the line start: minified files have lines of
-            // tens of kilobytes, and an unbounded search per hit would be quadratic in them.
-            let floor = m.start().saturating_sub(LOOKBEHIND);
-            let start = memchr::memrchr(b'\n', hay.get(floor..m.start()).unwrap_or_default())
-                .map_or(floor, |p| floor + p + 1);
+            // Where the window of a rule triggered by this hit starts: the hit's line, looking back
+            // at most LOOKBEHIND bytes (minified files have lines of tens of kilobytes, and an
+            // unbounded search per hit would be quadratic in them). Only window rules need it.
+            let mut line_start: Option<usize> = None;
             for &r in rules {
                 let Some(rule) = self.rules.rules.get(r) else {
                     continue;
@@ -139,6 +133,16 @@ impl Engine {
                     while s > floor && hay.get(s - 1).is_some_and(|b| is_word_byte(*b)) {
                         s -= 1;
                     }
+                    if rule.assignment {
+                        // The word is the one holding the hit's first letter: a keyword may carry
+                        // punctuation of its own (`password=`, `"token"`).
+                        let word = (m.start()..m.end())
+                            .find(|&i| hay.get(i).is_some_and(|b| is_word_byte(*b)))
+                            .unwrap_or(m.end());
+                        if !assign::may_match(hay, word, s + rule.window() + ANCHORED_SLACK) {
+                            continue;
+                        }
+                    }
                     if let Some(st) = starts.get_mut(r)
                         && st.last() != Some(&s)
                     {
@@ -147,6 +151,11 @@ impl Engine {
                     }
                     continue;
                 }
+                let start = *line_start.get_or_insert_with(|| {
+                    let floor = m.start().saturating_sub(LOOKBEHIND);
+                    memchr::memrchr(b'\n', hay.get(floor..m.start()).unwrap_or_default())
+                        .map_or(floor, |p| floor + p + 1)
+                });
                 let want_end = m.end().saturating_add(rule.window()).min(hay.len());
                 // Let a match finish the line it is on, within reason.
                 let end = match memchr::memchr(b'\n', hay.get(want_end..).unwrap_or_default()) {

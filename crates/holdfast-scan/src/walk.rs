@@ -1,6 +1,7 @@
 //! The searcher over a directory tree: a parallel walk (`ignore`), hidden files included, `.git`
 //! directories left to the history scanner, binaries and oversized files skipped.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -194,6 +195,9 @@ pub fn scan_paths(
         .filter_entry(|e| e.file_name() != ".git");
     b.build_parallel().run(|| {
         let stats = &stats;
+        // One buffer per thread, reused: a fresh allocation per file costs page faults and
+        // zeroing on every large file.
+        let mut buf: Vec<u8> = Vec::new();
         Box::new(move |entry| {
             let Ok(entry) = entry else {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -203,24 +207,36 @@ pub fn scan_paths(
                 return WalkState::Continue;
             }
             let path = entry.path();
-            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            // The size comes from the open file (fstat), not a second lookup of the path.
+            let Ok(mut file) = std::fs::File::open(path) else {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                return WalkState::Continue;
+            };
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
             if len > opts.max_file_size {
                 stats.skipped_large.fetch_add(1, Ordering::Relaxed);
                 progress(len);
                 return WalkState::Continue;
             }
-            let Ok(bytes) = std::fs::read(path) else {
+            buf.clear();
+            // A file that grew since is read only up to the limit.
+            if (&mut file)
+                .take(opts.max_file_size)
+                .read_to_end(&mut buf)
+                .is_err()
+            {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 return WalkState::Continue;
-            };
+            }
+            let bytes = buf.as_slice();
             progress(len);
             stats.files.fetch_add(1, Ordering::Relaxed);
             stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            if is_binary(&bytes) {
+            if is_binary(bytes) {
                 stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
                 return WalkState::Continue;
             }
-            for f in scan_bytes(engine, &bytes, &display(path)) {
+            for f in scan_bytes(engine, bytes, &display(path)) {
                 sink(f);
             }
             WalkState::Continue
