@@ -3,23 +3,42 @@
 //! `anchor = "assignment"` rules (the generic `password` / `secret` / `token` / `api_key` rules)
 //! have keywords that occur every few hundred bytes of real code, and most occurrences are not
 //! assignments of a literal (`getToken()`, `token = payload.get("t")`, `password: str`). Running
-//! the rule's regex at each one dominated the scanner's time. [`may_match`] is a *necessary*
-//! condition for the shipped generic pattern — it rejects a position only when the pattern cannot
-//! match there — so it changes no result, only how often the regex runs. The shape it checks:
+//! the rule's regex (a lazy DFA, then a backtracker for the groups) at each one dominated the
+//! scanner's time. [`parse`] reads the shape below by hand, in the regex's own order of
+//! preference, and returns the groups the regex would capture; the engine then only asks the
+//! regex's DFA whether the key (which names the keyword within its limits) matches. A property
+//! test holds [`parse`] to the shipped generic pattern: wherever the pattern matches, [`parse`]
+//! returns the same key, quote and secret. The shape:
 //!
 //! ```text
-//! KEY ["']? ( \s{0,5} (:= | => | = | :)                                   -- plain assignment
-//!           | \s{0,5} : \s{0,5} &? '? TYPE \s{0,5} =                       -- typed declaration
-//!           | \s{1,5} (string | str) \s{0,5} = )                           -- `name string = …`
-//!       \s{0,5} ["'`]? VALUE (terminator | end)
+//! KEY ["']? ( \s{0,5} : \s{0,5} &? '? TYPE \s{0,5} =                     -- typed declaration
+//!           | \s{1,5} (string | str) \s{0,5} =                           -- `name string = …`
+//!           | \s{0,5} (:= | => | = | :) )                                 -- plain assignment
+//!       \s{0,5} (["'`]?) VALUE (terminator | end)
 //! ```
 //!
 //! where KEY runs to the end of the word (letters, digits, `_`, `-`, `.`), TYPE is a letter or `_`
-//! then up to 30 of `[A-Za-z0-9_<>\[\]'.]`, VALUE is at least [`MIN_VALUE`] bytes outside
-//! `\s"'`,;(){}<>[]`, and the terminator is one of `\s"'`,;<)]}`. `\s` is ASCII white space.
+//! then up to 30 of `[A-Za-z0-9_<>\[\]'.]`, VALUE is [`MIN_VALUE`] to [`MAX_VALUE`] bytes outside
+//! `\s"'`,;(){}<>[]`, and the terminator is one of `\s"'`,;<)]}`. `\s` is ASCII white space;
+//! `string`/`str` match in any case.
 
 /// The shortest value the generic assignment patterns accept.
 pub const MIN_VALUE: usize = 8;
+/// The longest.
+pub const MAX_VALUE: usize = 200;
+
+/// The groups of one assignment, as byte offsets into the searched text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    /// Where the key (the word) ends.
+    pub key_end: usize,
+    /// Whether the value is quoted.
+    pub quoted: bool,
+    pub secret_start: usize,
+    pub secret_end: usize,
+    /// Where the whole match ends (after the terminator, when there is one).
+    pub end: usize,
+}
 
 /// Bytes of a key name: letters, digits, `_`, `-`, `.`.
 pub fn is_word_byte(b: u8) -> bool {
@@ -75,19 +94,28 @@ fn skip_spaces(hay: &[u8], mut i: usize, max: usize) -> usize {
     i
 }
 
-/// Whether a value can start at `i`: up to five spaces, an optional quote, then a run of at least
-/// [`MIN_VALUE`] value bytes that ends at a terminator or at `end` (where the regex's haystack
-/// ends, so `\z` matches there).
-fn value_at(hay: &[u8], i: usize, end: usize) -> bool {
+/// The value starting at `i`: up to five spaces, an optional quote, then [`MIN_VALUE`] to
+/// [`MAX_VALUE`] value bytes that end at a terminator (taken into the match) or at `end` (where
+/// the regex's haystack ends, so `\z` matches there). Returns `(quoted, start, end, match end)`.
+fn value_at(hay: &[u8], i: usize, end: usize) -> Option<(bool, usize, usize, usize)> {
     let mut i = skip_spaces(hay, i, 5);
-    if matches!(hay.get(i), Some(b'"' | b'\'' | b'`')) {
+    let quoted = matches!(hay.get(i), Some(b'"' | b'\'' | b'`'));
+    if quoted {
         i += 1;
     }
     let start = i;
     while i < end && hay.get(i).is_some_and(|b| is_value_byte(*b)) {
         i += 1;
     }
-    i - start >= MIN_VALUE && (i >= end || hay.get(i).is_none_or(|b| is_terminator(*b)))
+    if start >= end || !(MIN_VALUE..=MAX_VALUE).contains(&(i - start)) {
+        return None;
+    }
+    if i >= end {
+        return Some((quoted, start, i, i));
+    }
+    hay.get(i)
+        .is_some_and(|b| is_terminator(*b))
+        .then_some((quoted, start, i, i + 1))
 }
 
 /// Whether `: TYPE =` (after the colon at `i`) declares a type, and where its `=` ends.
@@ -119,28 +147,46 @@ fn typed_declaration(hay: &[u8], i: usize) -> Option<usize> {
     (hay.get(k) == Some(&b'=')).then_some(k + 1)
 }
 
-/// Whether the generic assignment pattern can match at a word whose key runs on from `from`
-/// (any byte of the word at or after the keyword), in a regex haystack ending at `end`.
-pub fn may_match(hay: &[u8], from: usize, end: usize) -> bool {
+/// The groups the generic assignment pattern captures at a word whose key runs on from `from`
+/// (any byte of the word at or after the keyword), in a regex haystack ending at `end` — or
+/// `None` where it cannot match. Whether the key names the keyword within its limits is left to
+/// the pattern.
+pub fn parse(hay: &[u8], from: usize, end: usize) -> Option<Assignment> {
     let end = end.min(hay.len());
     let mut i = from;
     while hay.get(i).is_some_and(|b| is_word_byte(*b)) {
         i += 1;
     }
+    let key_end = i;
     if matches!(hay.get(i), Some(b'"' | b'\'')) {
         i += 1;
     }
     let j = skip_spaces(hay, i, 5);
     let at = |k: usize| hay.get(k).copied();
-    match at(j) {
-        Some(b':') => {
-            (at(j + 1) == Some(b'=') && value_at(hay, j + 2, end))
-                || value_at(hay, j + 1, end)
-                || typed_declaration(hay, j + 1).is_some_and(|v| value_at(hay, v, end))
-        }
-        Some(b'=') => {
-            (at(j + 1) == Some(b'>') && value_at(hay, j + 2, end)) || value_at(hay, j + 1, end)
-        }
+    let assignment = |v: Option<(bool, usize, usize, usize)>| {
+        v.map(|(quoted, secret_start, secret_end, end)| Assignment {
+            key_end,
+            quoted,
+            secret_start,
+            secret_end,
+            end,
+        })
+    };
+    // The alternatives in the pattern's order: the first that reads a value is the one the
+    // regex reports.
+    let value = match at(j) {
+        Some(b':') => typed_declaration(hay, j + 1)
+            .and_then(|v| value_at(hay, v, end))
+            .or_else(|| {
+                (at(j + 1) == Some(b'='))
+                    .then(|| value_at(hay, j + 2, end))
+                    .flatten()
+            })
+            .or_else(|| value_at(hay, j + 1, end)),
+        Some(b'=') => (at(j + 1) == Some(b'>'))
+            .then(|| value_at(hay, j + 2, end))
+            .flatten()
+            .or_else(|| value_at(hay, j + 1, end)),
         Some(b's' | b'S') if j > i => {
             let word = |w: &[u8]| {
                 hay.get(j..j + w.len())
@@ -151,13 +197,17 @@ pub fn may_match(hay: &[u8], from: usize, end: usize) -> bool {
             } else if word(b"str") {
                 j + 3
             } else {
-                return false;
+                return None;
             };
             let k = skip_spaces(hay, after, 5);
-            at(k) == Some(b'=') && value_at(hay, k + 1, end)
+            if at(k) != Some(b'=') {
+                return None;
+            }
+            value_at(hay, k + 1, end)
         }
-        _ => false,
-    }
+        _ => None,
+    };
+    assignment(value)
 }
 
 #[cfg(test)]
@@ -167,7 +217,7 @@ mod tests {
     /// From the line's first letter, as the engine calls it from a keyword hit.
     fn ok(line: &str) -> bool {
         let from = line.bytes().position(is_word_byte).unwrap_or(0);
-        may_match(line.as_bytes(), from, line.len())
+        parse(line.as_bytes(), from, line.len()).is_some()
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub struct Rule {
     pub regex: Regex,
     /// The same pattern anchored at its start, for `anchor = "word"` and `"assignment"` rules.
     pub anchored: Option<Regex>,
-    /// `anchor = "assignment"`: tried only where [`crate::assign::may_match`] says it can match.
+    /// `anchor = "assignment"`: its groups are read by [`crate::assign::parse`], and the regex
+    /// only confirms the key.
     pub assignment: bool,
     secret_group: usize,
     key_group: Option<usize>,
@@ -214,15 +215,6 @@ impl Rule {
     ) -> Option<Candidate> {
         let whole = caps.get(0)?;
         let secret = caps.get(self.secret_group)?;
-        let value = secret.as_bytes();
-        if value.is_empty() || filters::is_placeholder(value) {
-            return None;
-        }
-        if let Some(min) = self.def.min_entropy
-            && filters::entropy(value) < min
-        {
-            return None;
-        }
         let key = self
             .key_group
             .and_then(|g| caps.get(g))
@@ -231,22 +223,64 @@ impl Rule {
             .quote_group
             .and_then(|g| caps.get(g))
             .is_some_and(|m| !m.as_bytes().is_empty());
-        let ictx = filters::InputContext {
-            value,
-            key,
-            quoted,
-            path: ctx.path,
-            whole: whole.as_bytes(),
-        };
-        if !self.validators.iter().all(|v| v.accepts(&ictx)) {
-            return None;
-        }
-        Some(Candidate {
+        self.judge_parts(
+            Parts {
+                whole: whole.as_bytes(),
+                secret: secret.as_bytes(),
+                key,
+                quoted,
+            },
+            ctx,
+        )
+        .then_some(Candidate {
             start: offset + whole.start(),
             end: offset + whole.end(),
             secret_start: offset + secret.start(),
             secret_end: offset + secret.end(),
         })
+    }
+
+    /// Judges an assignment read by [`crate::assign::parse`] at `start` (where the key starts),
+    /// once the rule's regex has confirmed the key.
+    pub fn judge_assignment(
+        &self,
+        hay: &[u8],
+        start: usize,
+        a: &crate::assign::Assignment,
+        ctx: &Context<'_>,
+    ) -> Option<Candidate> {
+        let parts = Parts {
+            whole: hay.get(start..a.end)?,
+            secret: hay.get(a.secret_start..a.secret_end)?,
+            key: Some(hay.get(start..a.key_end)?),
+            quoted: a.quoted,
+        };
+        self.judge_parts(parts, ctx).then_some(Candidate {
+            start,
+            end: a.end,
+            secret_start: a.secret_start,
+            secret_end: a.secret_end,
+        })
+    }
+
+    fn judge_parts(&self, parts: Parts<'_>, ctx: &Context<'_>) -> bool {
+        let value = parts.secret;
+        if value.is_empty() || filters::is_placeholder(value) {
+            return false;
+        }
+        if let Some(min) = self.def.min_entropy
+            && filters::entropy(value) < min
+        {
+            return false;
+        }
+        let ictx = filters::InputContext {
+            value,
+            key: parts.key,
+            quoted: parts.quoted,
+            path: ctx.path,
+            whole: parts.whole,
+        };
+        self.validators.iter().all(|v| v.accepts(&ictx))
     }
 
     /// Every accepted match of this rule in `text` (the whole text, no keyword prefilter).
@@ -256,6 +290,15 @@ impl Rule {
             .filter_map(|c| self.judge(&c, 0, ctx))
             .collect()
     }
+}
+
+/// The groups a validator judges, as bytes.
+#[derive(Debug, Clone, Copy)]
+struct Parts<'a> {
+    whole: &'a [u8],
+    secret: &'a [u8],
+    key: Option<&'a [u8]>,
+    quoted: bool,
 }
 
 /// A compiled set of rules with unique ids.

@@ -1,10 +1,9 @@
-//! `anchor = "assignment"` is only sound if the hand-written shape check never rejects a place
-//! where the rule's own pattern matches. Lines are built from the pieces real assignments are made
-//! of (and near misses), and every match of each assignment rule's anchored pattern must be one
-//! the check lets through.
+//! `anchor = "assignment"` is only sound if the hand-written reading of an assignment agrees with
+//! the rule's own pattern: wherever the pattern matches, `parse` must return the same groups.
+//! Lines are built from the pieces real assignments are made of (and near misses).
 #![allow(clippy::unwrap_used)] // a test helper outside `#[test]`: the pack must compile
 
-use holdfast_rules::assign::may_match;
+use holdfast_rules::assign::parse;
 use std::sync::OnceLock;
 
 use holdfast_rules::Ruleset;
@@ -59,6 +58,9 @@ const OPERATORS: &[&str] = &[
     ": VeryLongTypeNameThatGoesOnAndOnForever =",
     ":==",
     "=>>",
+    ": SecretString =",
+    ": java.lang.String=",
+    ":  Vec<u8>  =",
 ];
 const VALUE_BYTES: &[u8] = b"aZ9_-./+=:$%@!~&|?#*^x>\\";
 const ENDS: &[&str] = &[
@@ -82,9 +84,9 @@ fn line() -> impl Strategy<Value = String> {
             // Now and then a value near the 200-byte limit.
             if long == 0 {
                 v = v
-                    .repeat(200 / v.len().max(1))
+                    .repeat(202 / v.len().max(1) + 2)
                     .chars()
-                    .take(199 + v.len() % 4)
+                    .take(198 + v.len() % 5)
                     .collect();
             }
             format!("{key}{kq}{s1}{op}{s2}{vq}{v}{end}")
@@ -95,26 +97,36 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
     #[test]
-    fn the_shape_check_lets_through_every_match(text in line(), cut in 0usize..64) {
+    fn parse_reads_the_groups_the_pattern_captures(text in line(), cut in 0usize..64) {
         let rules = rules();
         // The regex may see a haystack cut short (the engine's window); `\z` matches there.
         let end = text.len().saturating_sub(cut % 3 * cut);
+        let hay = &text.as_bytes()[..end];
+        let parsed = parse(text.as_bytes(), 0, end);
         for rule in rules.rules.iter().filter(|r| r.assignment) {
             let anchored = rule.anchored.as_ref().unwrap();
-            let hay = &text.as_bytes()[..end];
-            if anchored.is_match(hay) {
-                prop_assert!(
-                    may_match(text.as_bytes(), 0, end),
-                    "rule {} matches {:?} (cut at {}) but the shape check rejects it",
-                    rule.id(), text, end
-                );
-            }
+            let Some(caps) = anchored.captures(hay) else { continue };
+            let Some(a) = parsed else {
+                return Err(TestCaseError::fail(format!(
+                    "rule {} matches {text:?} (cut at {end}) but parse reads no assignment",
+                    rule.id()
+                )));
+            };
+            let whole = caps.get(0).unwrap();
+            let key = caps.name("key").unwrap();
+            let secret = caps.name("secret").unwrap();
+            let quoted = caps.name("q").is_some_and(|q| !q.is_empty());
+            prop_assert_eq!(
+                (whole.end(), key.end(), secret.start(), secret.end(), quoted),
+                (a.end, a.key_end, a.secret_start, a.secret_end, a.quoted),
+                "rule {} on {:?} (cut at {})", rule.id(), text, end
+            );
         }
     }
 }
 
 #[test]
-fn the_shape_check_rejects_most_non_assignments() {
+fn parse_rejects_the_common_non_assignments() {
     // It must also be worth having: the common non-literal uses of a keyword are turned away.
     let rejected = [
         "token = payload.get(\"access_token\")",
@@ -125,7 +137,7 @@ fn the_shape_check_rejects_most_non_assignments() {
         "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}",
     ];
     for line in rejected {
-        assert!(!may_match(line.as_bytes(), 0, line.len()), "{line}");
+        assert!(parse(line.as_bytes(), 0, line.len()).is_none(), "{line}");
     }
     let rules = holdfast_rules::bundled().unwrap();
     assert_eq!(rules.rules.iter().filter(|r| r.assignment).count(), 4);

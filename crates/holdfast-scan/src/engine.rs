@@ -103,8 +103,10 @@ impl Engine {
     pub fn scan(&self, hay: &[u8], ctx: &Context<'_>) -> Vec<RawMatch> {
         // rule index → windows (start, end), built from keyword hits.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![vec![]; self.rules.rules.len()];
-        // rule index → match starts, for rules anchored at the keyword's word.
-        let mut starts: Vec<Vec<usize>> = vec![vec![]; self.rules.rules.len()];
+        // rule index → match starts, for rules anchored at the keyword's word, with the groups of
+        // an assignment read by hand for `anchor = "assignment"` rules.
+        let mut starts: Vec<Vec<(usize, Option<assign::Assignment>)>> =
+            vec![vec![]; self.rules.rules.len()];
         let mut any = false;
         let mut pos = 0;
         while pos < hay.len() {
@@ -133,20 +135,22 @@ impl Engine {
                     while s > floor && hay.get(s - 1).is_some_and(|b| is_word_byte(*b)) {
                         s -= 1;
                     }
+                    let mut parsed = None;
                     if rule.assignment {
                         // The word is the one holding the hit's first letter: a keyword may carry
                         // punctuation of its own (`password=`, `"token"`).
                         let word = (m.start()..m.end())
                             .find(|&i| hay.get(i).is_some_and(|b| is_word_byte(*b)))
                             .unwrap_or(m.end());
-                        if !assign::may_match(hay, word, s + rule.window() + ANCHORED_SLACK) {
+                        parsed = assign::parse(hay, word, s + rule.window() + ANCHORED_SLACK);
+                        if parsed.is_none() {
                             continue;
                         }
                     }
                     if let Some(st) = starts.get_mut(r)
-                        && st.last() != Some(&s)
+                        && st.last().map(|x| x.0) != Some(s)
                     {
-                        st.push(s);
+                        st.push((s, parsed));
                         any = true;
                     }
                     continue;
@@ -182,16 +186,25 @@ impl Engine {
             let Some(anchored) = &rule.anchored else {
                 continue;
             };
-            for &s in st {
+            for &(s, parsed) in st {
                 let end = s
                     .saturating_add(rule.window() + ANCHORED_SLACK)
                     .min(hay.len());
                 let Some(slice) = hay.get(s..end) else {
                     continue;
                 };
-                if let Some(caps) = anchored.captures(slice)
-                    && let Some(c) = rule.judge(&caps, s, ctx)
-                {
+                let candidate = match parsed {
+                    // The groups are read; the regex's DFA only confirms that the key names the
+                    // keyword within its limits, without the slower search for groups.
+                    Some(a) => anchored
+                        .is_match(slice)
+                        .then(|| rule.judge_assignment(hay, s, &a, ctx))
+                        .flatten(),
+                    None => anchored
+                        .captures(slice)
+                        .and_then(|caps| rule.judge(&caps, s, ctx)),
+                };
+                if let Some(c) = candidate {
                     out.push(RawMatch {
                         rule: r,
                         start: c.start,
