@@ -131,7 +131,8 @@ impl Engine {
         }
     }
 
-    /// Every keyword occurrence in `hay`, in order of start.
+    /// Every keyword occurrence in `hay`, in order of end (so nearly in order of start: only a
+    /// keyword that ends later can start earlier).
     ///
     /// Walking a DFA is bound by the latency of each transition, one after the other. Two walks,
     /// over the two halves of the text, interleaved in one loop keep the core busy with both and
@@ -177,8 +178,6 @@ impl Engine {
             }
         }
         hits.append(&mut later);
-        // Reported in order of end; the windows below are built in order of start.
-        hits.sort_by_key(|h| h.start);
         hits
     }
 
@@ -247,7 +246,9 @@ impl Engine {
                 };
                 if let Some(w) = windows.get_mut(r) {
                     match w.last_mut() {
-                        Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                        Some(last) if start <= last.1 && end >= last.0 => {
+                            *last = (last.0.min(start), last.1.max(end));
+                        }
                         _ => w.push((start, end)),
                     }
                     any = true;
@@ -273,12 +274,12 @@ impl Engine {
                     continue;
                 };
                 let candidate = match parsed {
-                    // The groups are read; the regex's DFA only confirms that the key names the
-                    // keyword within its limits, without the slower search for groups.
-                    Some(a) => anchored
-                        .is_match(slice)
-                        .then(|| rule.judge_assignment(hay, s, &a, ctx))
-                        .flatten(),
+                    // The groups are read and judged first (nearly all are turned away there);
+                    // the regex's DFA then only confirms that the key names the keyword within
+                    // its limits, without the slower search for groups.
+                    Some(a) => rule
+                        .judge_assignment(hay, s, &a, ctx)
+                        .filter(|_| anchored.is_match(slice)),
                     None => anchored
                         .captures(slice)
                         .and_then(|caps| rule.judge(&caps, s, ctx)),
