@@ -121,9 +121,20 @@ const FAMOUS_EXAMPLES: &[&str] = &[
 ];
 
 fn famous_example(value: &[u8]) -> bool {
-    FAMOUS_EXAMPLES
-        .iter()
-        .any(|e| memchr::memmem::find(value, e.as_bytes()).is_some())
+    // One automaton built once: a substring search per example per candidate cost more than the
+    // rest of the judging.
+    static EXAMPLES: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let shortest = FAMOUS_EXAMPLES.iter().map(|e| e.len()).min().unwrap_or(0);
+    if value.len() < shortest {
+        return false;
+    }
+    match EXAMPLES.get_or_init(|| aho_corasick::AhoCorasick::new(FAMOUS_EXAMPLES).ok()) {
+        Some(ac) => ac.is_match(value),
+        None => FAMOUS_EXAMPLES
+            .iter()
+            .any(|e| memchr::memmem::find(value, e.as_bytes()).is_some()),
+    }
 }
 
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
