@@ -333,6 +333,11 @@ impl Engine {
             let mut last_secret: Option<(usize, usize)> = None;
             for &(s, e) in ws {
                 let Some(slice) = hay.get(s..e) else { continue };
+                // Most windows hold no match: asking first spares the allocation and set-up of a
+                // search for groups.
+                if !rule.regex.is_match(slice) {
+                    continue;
+                }
                 for caps in rule.regex.captures_iter(slice) {
                     if let Some(c) = rule.judge(&caps, s, ctx) {
                         if last_secret == Some((c.secret_start, c.secret_end)) {
