@@ -405,6 +405,39 @@ mod tests {
         );
     }
 
+    /// Every keyword occurrence one walk over the whole text reports, sorted.
+    fn one_walk(e: &Engine, text: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut hits = vec![];
+        let mut sid = e.start;
+        for (i, &b) in text.iter().enumerate() {
+            sid = e.keywords.next_state(Anchored::No, sid, b);
+            if e.keywords.is_special(sid) {
+                e.report(sid, i + 1, &mut hits);
+            }
+        }
+        let mut out: Vec<_> = hits.iter().map(|h| (h.start, h.end, h.pattern)).collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn two_interleaved_walks_find_exactly_what_one_walk_finds() {
+        let e = engine();
+        // Keywords of several lengths, overlapping and nested, laid so that over the lengths below
+        // one of them straddles the middle at every offset, and some end at the very end.
+        let unit = b"xTOKEN=password://Secret_api_key ghp_";
+        for len in (SPLIT_MIN - 2..SPLIT_MIN + 2 * unit.len() + 3).chain([4095, 4096, 10_001]) {
+            let text: Vec<u8> = unit.iter().copied().cycle().take(len).collect();
+            let (mut hits, mut later) = (vec![], vec![]);
+            e.keyword_hits(&text, &mut hits, &mut later);
+            let mut got: Vec<_> = hits.iter().map(|h| (h.start, h.end, h.pattern)).collect();
+            got.sort_unstable();
+            let want = one_walk(&e, &text);
+            assert!(!want.is_empty());
+            assert_eq!(got, want, "length {len}");
+        }
+    }
+
     #[test]
     fn nothing_without_keywords() {
         let e = engine();
