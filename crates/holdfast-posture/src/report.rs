@@ -152,27 +152,28 @@ fn bars(id: &str, title: &str, rows: &[(String, u64)]) -> String {
 fn trend_chart(runs: &[PostureRun]) -> String {
     let max = runs.iter().map(|r| r.raised).max().unwrap_or(0).max(1);
     let n = runs.len().max(1);
+    // Each day's position, computed once for the line and its points.
+    let at: Vec<(f64, f64, &PostureRun)> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let x = if n == 1 {
+                320.0
+            } else {
+                20.0 + 600.0 * i as f64 / (n - 1) as f64
+            };
+            (x, 150.0 - 130.0 * r.raised as f64 / max as f64, r)
+        })
+        .collect();
     let mut points = String::new();
-    for (i, r) in runs.iter().enumerate() {
-        let x = if n == 1 {
-            320.0
-        } else {
-            20.0 + 600.0 * i as f64 / (n - 1) as f64
-        };
-        let y = 150.0 - 130.0 * r.raised as f64 / max as f64;
+    for (x, y, _) in &at {
         let _ = write!(points, "{x:.1},{y:.1} ");
     }
     let mut s = format!(
         "<svg id=\"chart-trend\" class=\"chart\" role=\"img\" aria-label=\"raised findings per day\" viewBox=\"0 0 640 170\" width=\"640\" height=\"170\" xmlns=\"http://www.w3.org/2000/svg\"><polyline fill=\"none\" stroke=\"#b5402a\" stroke-width=\"2\" points=\"{}\"/>",
         points.trim()
     );
-    for (i, r) in runs.iter().enumerate() {
-        let x = if n == 1 {
-            320.0
-        } else {
-            20.0 + 600.0 * i as f64 / (n - 1) as f64
-        };
-        let y = 150.0 - 130.0 * r.raised as f64 / max as f64;
+    for (x, y, r) in &at {
         let _ = write!(
             s,
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#b5402a\"><title>{} {}</title></circle>",
